@@ -1,0 +1,1 @@
+"""Device drivers and their byte-level emulators (no Kivy, SQL or HTTP in here)."""

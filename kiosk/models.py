@@ -1,0 +1,23 @@
+"""Plain data types shared by the core, the cache and the screens."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Matter:
+    """One service item ("matter") of the government catalogue.
+
+    Field names follow the platform contract and the shipped sample data so that a record
+    can be built straight from either with ``Matter(**record)``.
+    """
+
+    item_code: str
+    name: str
+    department: str
+    task_type: int
+    task_type_name: str
+    group: str | None = None
+    area_code: str = ""
+    dept_code: str = ""

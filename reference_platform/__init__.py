@@ -1,0 +1,1 @@
+"""Reference provincial platform server (filled by the sync issue; see docs/roadmap)."""

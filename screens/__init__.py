@@ -1,0 +1,1 @@
+"""Kivy screens and widgets. They call ``kiosk`` only; never drivers or sqlite3."""
