@@ -1,0 +1,62 @@
+"""Shared pieces of the benchmarks: results, percentiles and the machine they ran on."""
+
+from __future__ import annotations
+
+import os
+import platform
+import statistics
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class BenchResult:
+    """One measured figure against its goal (``goal`` is an upper bound unless ``higher``)."""
+
+    name: str
+    value: float
+    unit: str
+    goal: float | None = None
+    higher_is_better: bool = False
+    detail: str = ""
+
+    @property
+    def met(self) -> bool | None:
+        """Whether the goal is met, or None when the figure has no goal."""
+        if self.goal is None:
+            return None
+        return self.value >= self.goal if self.higher_is_better else self.value <= self.goal
+
+
+def percentile(samples: list[float], pct: float) -> float:
+    """The ``pct`` percentile (0-100) of ``samples`` by linear interpolation."""
+    if not samples:
+        raise ValueError("no samples")
+    ordered = sorted(samples)
+    if len(ordered) == 1:
+        return ordered[0]
+    return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1] if pct < 100 \
+        else ordered[-1]
+
+
+def machine_info() -> str:
+    """One line naming the machine: CPU model, core count, memory, OS and Python."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    memory = ""
+    try:
+        with open("/proc/meminfo", encoding="utf-8") as handle:
+            kib = int(handle.readline().split()[1])
+            memory = f", {kib / 1024 / 1024:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    return (
+        f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, "
+        f"Python {platform.python_version()}"
+    )

@@ -1,0 +1,50 @@
+"""The ``kiosk`` console command: one entry point for citizens' kiosk and technicians."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+from kiosk import __version__
+from kiosk.commands import COMMANDS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Build the argument parser with every registered subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="kiosk",
+        description=(
+            "Self-service government kiosk. Runs the touchscreen app, renders screens, "
+            "manages the offline catalogue, and gives technicians their tools."
+        ),
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        help="INI configuration file (default: $KIOSK_CONFIG, else built-in defaults)",
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        module = importlib.import_module(f"kiosk.commands.{name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse ``argv`` and run the chosen subcommand; returns the process exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from kiosk.config import ConfigError
+
+    try:
+        return int(args.func(args) or 0)
+    except ConfigError as error:
+        print(f"kiosk: configuration error: {error}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
