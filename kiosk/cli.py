@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        module = importlib.import_module(f"kiosk.commands.{name}")
+        module = importlib.import_module(name)
         module.register(subparsers)
     return parser
 

@@ -1,8 +1,15 @@
 """Subcommands of the ``kiosk`` console command, one module each.
 
-Every module here exposes ``register(subparsers)`` which adds its parser and sets
+Every module listed here exposes ``register(subparsers)`` which adds its parser and sets
 ``func`` (a callable taking the parsed ``argparse.Namespace`` and returning an exit code).
-Later issues add modules (devices, sync, queue, platform) by listing them in ``COMMANDS``.
+Commands that need a window (``run``, ``screenshot``) live in ``screens.commands`` so that
+the core never imports widgets; the registry names modules only as strings.
+Later issues add modules (devices, sync, queue, platform) by listing them here.
 """
 
-COMMANDS: tuple[str, ...] = ("run", "screenshot", "catalog", "diagnose")
+COMMANDS: tuple[str, ...] = (
+    "screens.commands",
+    "kiosk.commands.catalog",
+    "kiosk.commands.config",
+    "kiosk.commands.diagnose",
+)

@@ -1,0 +1,70 @@
+# Two commands do all the set-up on a fresh Debian 12 machine with Python 3.11:
+#   make demo   - the kiosk with emulated devices and the embedded SQLite cache
+#   make test   - the whole test suite (what CI runs)
+PY ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+# Debian packages the kiosk needs at run time: the SC font (ID-card name characters),
+# EGL/GL for SDL's offscreen and X11 windows, libmtdev for touch panels, xsel for Kivy's
+# clipboard provider, gettext for msgfmt checks.
+DEB_PACKAGES := fonts-noto-cjk libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
+	libx11-6 libxext6 libxrandr2 libxi6 libxcursor1 libmtdev1 xsel
+TEST_ENV := SDL_VIDEODRIVER=offscreen SDL_AUDIODRIVER=dummy KIVY_NO_ARGS=1
+
+.PHONY: setup system-deps fonts demo test bench screenshots lint locales clean
+
+setup: system-deps $(STAMP) fonts
+
+system-deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	$(PY) -c "import ensurepip" 2>/dev/null || missing="$$missing python3-venv"; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo -n"; \
+	else echo "make: please install the Debian packages:$$missing (apt-get install$$missing)"; exit 0; fi; \
+	echo "make: installing Debian packages:$$missing"; \
+	$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): $(BIN)/python setup.cfg pyproject.toml
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+fonts: $(STAMP)
+	@$(BIN)/python -m kiosk.fonts
+
+demo: setup
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	  $(BIN)/kiosk --config etc/demo.ini run; \
+	else \
+	  echo "make demo: no display here. On a kiosk PC run 'make demo' in its X session"; \
+	  echo "(or 'SDL_VIDEODRIVER=kmsdrm .venv/bin/kiosk --config etc/demo.ini run' on a bare console)."; \
+	  echo "Rendering the attract and home screens offscreen instead:"; \
+	  $(TEST_ENV) $(BIN)/kiosk --config etc/demo.ini screenshot attract --out var/demo/attract.png; \
+	  $(TEST_ENV) $(BIN)/kiosk --config etc/demo.ini screenshot home --out var/demo/home.png; \
+	fi
+
+test: setup
+	$(TEST_ENV) $(BIN)/python -m pytest -q
+
+bench: setup
+	$(TEST_ENV) $(BIN)/python -m bench.run
+
+screenshots: setup
+	$(TEST_ENV) $(BIN)/kiosk --config etc/demo.ini screenshot all --out-dir docs/screens
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+locales: $(STAMP)
+	$(BIN)/pybabel compile --domain kiosk --directory kiosk/locales --statistics
+
+clean:
+	rm -rf $(VENV) var build *.egg-info

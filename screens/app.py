@@ -1,0 +1,214 @@
+"""The kiosk application: screen manager, navigation, language, large text, idle policy.
+
+Screens are created on first use (the attract frame must be drawn fast after power-on) and
+kept, so returning to a screen costs nothing. Navigation uses no transition: an animated
+slide costs about 400 ms on the software renderer of a kiosk PC, and elderly users read a
+sudden change no worse than a slide.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from datetime import datetime
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.core.audio import SoundLoader
+from kivy.core.window import Window
+from kivy.metrics import Metrics
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from kiosk.i18n import LANGUAGES
+from kiosk.models import Matter
+from kiosk.services import KioskServices
+from kiosk.sounds import ensure_tone
+from screens.i18n import tr
+
+log = logging.getLogger(__name__)
+
+SCREENS: dict[str, tuple[str, str]] = {
+    "attract": ("screens.attract", "AttractScreen"),
+    "home": ("screens.home", "HomeScreen"),
+    "catalogue": ("screens.catalogue", "CatalogueScreen"),
+    "search": ("screens.search", "SearchScreen"),
+    "guide": ("screens.guide", "GuideScreen"),
+}
+"""Screen name -> (module, class); modules are imported when the screen is first shown."""
+
+
+class KioskApp(App):
+    """The touchscreen kiosk. ``services`` is the core; the app only shows and navigates."""
+
+    title = "Government services kiosk"
+    use_kivy_settings = False
+
+    hall_name = StringProperty("")
+    clock_text = StringProperty("")
+    large_text = BooleanProperty(False)
+    language = StringProperty("zh_CN")
+    other_language_name = StringProperty("")
+    online = ObjectProperty(None, allownone=True)  # None until the first health answer
+
+    def __init__(self, services: KioskServices, *, lockdown: bool = True, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+        self.lockdown = lockdown
+        self.history: list[str] = []
+        self.hall_name = services.config.kiosk.hall
+        self._sounds: dict[str, object] = {}
+        tr.use(services.translator)
+        services.translator.add_listener(self._on_language)
+        self._on_language(services.translator.language)
+
+    # -- lifecycle ---------------------------------------------------------------------
+    def build(self) -> ScreenManager:
+        """Create the screen manager with the attract screen only."""
+        from screens.idle import IdleWatch
+
+        self.manager = ScreenManager(transition=NoTransition())
+        self.idle = IdleWatch(self, self.services.config.kiosk)
+        self.show("attract")
+        self._tick_clock()
+        Clock.schedule_interval(self._tick_clock, 1)
+        Window.bind(on_request_close=self._on_request_close)
+        connectivity = self.services.connectivity
+        connectivity.add_listener(lambda online: Clock.schedule_once(lambda _dt: self._set_online(online)))
+        return self.manager
+
+    def on_start(self) -> None:
+        """Start background probes once the window exists."""
+        self.services.connectivity.start()
+
+    def on_stop(self) -> None:
+        """Stop background threads and forget the visit."""
+        self.services.connectivity.stop()
+        self.services.session.wipe()
+
+    def open_settings(self, *args) -> bool:
+        """Kivy's F1 settings panel is never offered to citizens."""
+        return False
+
+    def _on_request_close(self, *args, **kwargs) -> bool:
+        # True vetoes the close request (Alt-F4, window manager, Esc) in kiosk mode
+        return self.lockdown
+
+    # -- navigation --------------------------------------------------------------------
+    def screen(self, name: str):
+        """The screen called ``name``, created on first use."""
+        if not self.manager.has_screen(name):
+            module_name, class_name = SCREENS[name]
+            screen_class = getattr(importlib.import_module(module_name), class_name)
+            self.manager.add_widget(screen_class(name=name))
+        return self.manager.get_screen(name)
+
+    def show(self, name: str, *, remember: bool = True) -> None:
+        """Go to screen ``name``; ``remember`` puts the current one on the back stack."""
+        current = self.manager.current if self.manager.screens else None
+        target = self.screen(name)
+        if current == name:
+            target.on_pre_enter()
+            return
+        if remember and current and current != "attract":
+            self.history.append(current)
+        self.manager.current = name
+
+    def back(self) -> None:
+        """Return to the previous screen, or home when there is none."""
+        self.show(self.history.pop() if self.history else "home", remember=False)
+
+    def home(self) -> None:
+        """The home menu; the visit goes on (nothing is wiped)."""
+        self.history.clear()
+        self.show("home", remember=False)
+
+    def start_session(self) -> None:
+        """The attract screen was touched: a visit begins."""
+        self.services.session.start()
+        self.idle.arm()
+        self.home()
+
+    def end_session(self) -> None:
+        """Wipe everything the visit left and return to the attract loop."""
+        self.services.session.wipe()
+        self.idle.disarm()
+        self.history.clear()
+        for screen in self.manager.screens:
+            reset = getattr(screen, "reset", None)
+            if reset:
+                reset()
+        if self.large_text:
+            self.toggle_large_text()
+        self.show("attract", remember=False)
+
+    def open_matter(self, matter: Matter) -> None:
+        """Show the office guide of ``matter``."""
+        self.services.session.choose_matter(matter)
+        self.show("guide")
+
+    # -- shared actions ----------------------------------------------------------------
+    def toggle_large_text(self) -> None:
+        """Switch every sp-sized text between normal and the configured large scale."""
+        self.large_text = not self.large_text
+        Metrics.fontscale = self.services.config.kiosk.large_font_scale if self.large_text else 1.0
+
+    def toggle_language(self, language: str | None = None) -> None:
+        """Switch to ``language``, or to the other one; every label re-renders at once."""
+        if language is None:
+            language = next(code for code in LANGUAGES if code != self.language)
+        self.services.translator.switch(language)
+
+    def call_staff(self) -> None:
+        """Chime in the hall and tell the citizen that help is coming."""
+        from screens.widgets import Notice
+
+        log.info("staff called at screen %s", self.manager.current)
+        self.play("call_staff")
+        Notice(
+            title=tr._("Staff have been called"),
+            message=tr._("Please stay here. A member of staff will come to help you."),
+        ).open()
+
+    def not_yet_available(self) -> None:
+        """For menu entries whose service this terminal does not offer yet."""
+        from screens.widgets import Notice
+
+        Notice(
+            title=tr._("Not available at this terminal yet"),
+            message=tr._(
+                "This service is being connected to the provincial platform. Please ask at the service counter."  # noqa: E501
+            ),
+        ).open()
+
+    def play(self, tone: str) -> None:
+        """Play a prompt tone; a kiosk without audio output stays silent, nothing fails."""
+        if tone not in self._sounds:
+            path = ensure_tone(tone, self.services.config.storage.data_dir / "sounds")
+            self._sounds[tone] = SoundLoader.load(str(path))
+        sound = self._sounds[tone]
+        if sound is not None:
+            sound.play()
+
+    # -- properties fed by the core ----------------------------------------------------
+    def _on_language(self, language: str) -> None:
+        self.language = language
+        self.other_language_name = next(
+            name for code, name in LANGUAGES.items() if code != language
+        )
+        self._tick_clock()
+        manager = getattr(self, "manager", None)
+        for screen in manager.screens if manager else ():
+            handler = getattr(screen, "on_language", None)
+            if handler:
+                handler(language)
+
+    def _set_online(self, online: bool) -> None:
+        self.online = online
+
+    def _tick_clock(self, *_args) -> None:
+        from babel.dates import format_datetime
+
+        locale = "zh_CN" if self.language == "zh_CN" else "en_GB"
+        pattern = "yyyy年M月d日 EEEE HH:mm" if self.language == "zh_CN" else "EEE d MMM yyyy HH:mm"
+        self.clock_text = format_datetime(datetime.now(), pattern, locale=locale)

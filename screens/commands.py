@@ -1,0 +1,176 @@
+"""``kiosk run`` and ``kiosk screenshot``: the commands that need a window."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import re
+import sys
+from pathlib import Path
+
+from kiosk.config import load_config
+
+log = logging.getLogger(__name__)
+
+SHOT_SCREENS = ("attract", "home", "catalogue", "search", "guide", "idle", "call-staff")
+SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
+LANGS = {"zh": "zh_CN", "en": "en"}
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``run`` and ``screenshot``."""
+    run = subparsers.add_parser(
+        "run",
+        help="start the touchscreen kiosk",
+        description=(
+            "Start the kiosk full screen with kiosk lockdown (no Esc, no cursor, close "
+            "refused) unless [display] developer = 1 or --windowed is given."
+        ),
+    )
+    run.add_argument("--windowed", action="store_true",
+                     help="developer mode: a window, cursor shown, Esc quits")
+    run.set_defaults(func=cmd_run)
+
+    shot = subparsers.add_parser(
+        "screenshot",
+        help="render a screen to a PNG file",
+        description=(
+            "Render a screen of the kiosk offscreen (SDL_VIDEODRIVER=offscreen, no display "
+            "needed) with demo content and save it as PNG. 'all' renders every screen in "
+            "both orientations and languages into --out-dir."
+        ),
+    )
+    shot.add_argument("screen", choices=(*SHOT_SCREENS, "all"), help="screen to render")
+    shot.add_argument("--out", type=Path, help="PNG file to write (one screen)")
+    shot.add_argument("--out-dir", type=Path, default=Path("docs/screens"),
+                      help="folder for 'all' (default docs/screens)")
+    shot.add_argument("--lang", choices=tuple(LANGS), default="zh", help="language (zh or en)")
+    shot.add_argument("--size", default="1080x1920", help="window size WxH (default 1080x1920)")
+    shot.add_argument("--large-text", action="store_true", help="render with large text on")
+    shot.set_defaults(func=cmd_screenshot)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``1080x1920`` -> (1080, 1920), with a clear error for anything else."""
+    match = re.fullmatch(r"(\d{3,4})x(\d{3,4})", text.strip())
+    if not match:
+        raise SystemExit(f"kiosk screenshot: --size must look like 1080x1920, not {text!r}")
+    return int(match.group(1)), int(match.group(2))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Run the kiosk until the process is stopped (kiosk mode) or the window closes."""
+    import os
+
+    config = load_config(args.config)
+    if args.windowed:
+        from dataclasses import replace
+
+        config = replace(config, display=replace(config.display, developer=True))
+    from screens.bootstrap import configure_kivy
+
+    configure_kivy(config)
+    if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY") \
+            and os.environ.get("SDL_VIDEODRIVER") not in ("offscreen", "kmsdrm", "dummy"):
+        print(
+            "kiosk run: no display found. On a kiosk PC run it under X (or with "
+            "SDL_VIDEODRIVER=kmsdrm); to render screens on a server use "
+            "'kiosk screenshot all', which uses SDL_VIDEODRIVER=offscreen.",
+            file=sys.stderr,
+        )
+        return 3
+    from kiosk.services import KioskServices
+    from screens.app import KioskApp
+
+    services = KioskServices.create(config)
+    KioskApp(services, lockdown=not config.display.developer).run()
+    return 0
+
+
+def cmd_screenshot(args: argparse.Namespace) -> int:
+    """Render one screen, or all of them, to PNG."""
+    config = load_config(args.config)
+    if args.screen == "all":
+        return render_all(config, args.out_dir)
+    if args.out is None:
+        raise SystemExit("kiosk screenshot: --out FILE.png is required for one screen")
+    from screens.harness import HeadlessKiosk
+
+    kiosk = HeadlessKiosk(config, parse_size(args.size))
+    kiosk.start()
+    stage(kiosk, args.screen, LANGS[args.lang], large_text=args.large_text)
+    path = kiosk.screenshot(args.out)
+    kiosk.stop()
+    print(path)
+    return 0
+
+
+def render_all(config, out_dir: Path) -> int:
+    """Every screen x orientation x language, named ``SCREEN-ORIENTATION-LANG.png``.
+
+    Each orientation runs in its own process because an SDL window keeps the size it was
+    created with best.
+    """
+    import subprocess
+
+    for orientation, (width, height) in SIZES.items():
+        code = subprocess.call([
+            sys.executable, "-m", "screens.commands", str(out_dir), orientation,
+            f"{width}x{height}",
+        ])
+        if code:
+            return code
+    return 0
+
+
+def stage(kiosk, screen: str, language: str, *, large_text: bool = False) -> None:
+    """Put the app into the state that shows ``screen`` with representative content."""
+    app = kiosk.app
+    app.end_session()
+    app.toggle_language(language)
+    app.online = False
+    if screen == "attract":
+        kiosk.pump(2)
+        return
+    app.start_session()
+    if large_text:
+        app.toggle_large_text()
+    if screen == "catalogue":
+        app.show("catalogue")
+    elif screen == "search":
+        app.show("search")
+        search = app.screen("search")
+        for letter in "juzhu":
+            search.on_key(letter, letter)
+    elif screen == "guide":
+        hits = app.services.catalog.search("居住证", limit=1) or app.services.catalog.search(
+            "户口", limit=1)
+        app.open_matter(hits[0].matter if hits else app.services.catalog.matters()[0])
+    elif screen == "idle":
+        app.idle._show_warning()
+        app.idle.warning.remaining = min(25, app.idle.warning_seconds)
+    elif screen == "call-staff":
+        app.call_staff()
+    kiosk.pump(4)
+
+
+def _render_orientation(out_dir: Path, orientation: str, size: str) -> int:
+    config = load_config(None)
+    from screens.harness import HeadlessKiosk
+
+    kiosk = HeadlessKiosk(config, parse_size(size))
+    kiosk.start()
+    for lang_key, language in LANGS.items():
+        for screen in SHOT_SCREENS:
+            stage(kiosk, screen, language)
+            path = kiosk.screenshot(out_dir / f"{screen}-{orientation}-{lang_key}.png")
+            print(path)
+            for child in list(kiosk.app.root_window.children):
+                if child is not kiosk.app.root:
+                    child.dismiss(animation=False)
+    kiosk.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_render_orientation(Path(sys.argv[1]), sys.argv[2], sys.argv[3]))

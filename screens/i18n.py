@@ -1,0 +1,75 @@
+"""Live language switching for kv rules.
+
+A kv expression such as ``text: tr._("Apply")`` makes the kv compiler bind the rule to
+the attribute ``_`` of ``tr`` through ``fbind``. ``tr`` keeps those bindings and re-runs
+them when the language changes, so every label re-renders at once without rebuilding
+screens (the pattern of tito/kivy-gettext-example, written for our translator).
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from kivy.event import Observable
+
+from kiosk.i18n import Translator
+
+
+class KvTranslator(Observable):
+    """Wraps :class:`kiosk.i18n.Translator` for kv rules; ``tr._(text)`` translates."""
+
+    def __init__(self, translator: Translator | None = None) -> None:
+        super().__init__()
+        self._uids = itertools.count(1)
+        self._rules: dict[int, tuple[Any, tuple[Any, ...], dict[str, Any]]] = {}
+        self.translator = translator or Translator()
+        self.translator.add_listener(self._refresh)
+
+    def use(self, translator: Translator) -> None:
+        """Follow another core translator (the app owns one per kiosk process)."""
+        self.translator.remove_listener(self._refresh)
+        self.translator = translator
+        translator.add_listener(self._refresh)
+        self._refresh(translator.language)
+
+    def _(self, text: str) -> str:
+        return self.translator.gettext(text)
+
+    @property
+    def language(self) -> str:
+        """Current language code."""
+        return self.translator.language
+
+    def fbind(self, name: str, func: Any, *args: Any, **kwargs: Any) -> int:
+        if name != "_":
+            return super().fbind(name, func, *args, **kwargs)
+        uid = next(self._uids)
+        self._rules[uid] = (func, args, kwargs)
+        return uid
+
+    def funbind(self, name: str, func: Any, *args: Any, **kwargs: Any) -> None:
+        if name != "_":
+            super().funbind(name, func, *args, **kwargs)
+            return
+        for uid, rule in list(self._rules.items()):
+            if rule == (func, args, kwargs):
+                del self._rules[uid]
+
+    def unbind_uid(self, name: str, uid: int) -> None:
+        if name != "_":
+            super().unbind_uid(name, uid)
+            return
+        self._rules.pop(uid, None)
+
+    def _refresh(self, _language: str) -> None:
+        for uid, (func, args, kwargs) in list(self._rules.items()):
+            try:
+                func(args, None, None, **kwargs)
+            except ReferenceError:
+                # the widget owning the rule is gone; forget the rule
+                self._rules.pop(uid, None)
+
+
+tr = KvTranslator()
+"""The one translator kv files import with ``#:import tr screens.i18n.tr``."""

@@ -1,0 +1,165 @@
+"""Search with the on-screen keyboard: pinyin, initials or Chinese characters.
+
+Kivy's VKeyboard never passes through a system input method, so the screen composes Chinese
+itself: in 中 mode letters collect as pinyin, the candidate bar offers words and characters
+(catalogue words first), and the results already follow the raw letters, so ``jzz`` lists
+居住证 matters before any candidate is chosen. Results go straight to the guide.
+"""
+
+from __future__ import annotations
+
+import os
+
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, ListProperty, StringProperty
+from kivy.uix.vkeyboard import VKeyboard
+
+from kiosk.i18n import task_type_label
+from kiosk.pinyin_input import PinyinInput
+from screens import catalogue  # noqa: F401 - registers MatterRow used by the result list
+from screens.i18n import tr
+from screens.widgets import KioskScreen
+
+KEYBOARD_LAYOUT = os.path.join(os.path.dirname(__file__), "keyboards", "pinyin.json")
+RESULT_LIMIT = 50
+CANDIDATE_LIMIT = 24
+
+
+class DockedKeyboard(VKeyboard):
+    """Kivy's VKeyboard placed in a layout: it redraws its keys whenever it is resized.
+
+    VKeyboard only lays its keys out when its layout changes; docked by the Window it never
+    needed more, but inside a BoxLayout its size arrives later and changes with orientation.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._trigger_redraw = Clock.create_trigger(lambda _dt: self.refresh(True))
+        self.bind(size=lambda *_a: self._trigger_redraw())
+
+
+class SearchScreen(KioskScreen):
+    """Query line, results, candidate bar and a docked keyboard, top to bottom."""
+
+    text = StringProperty("")
+    pinyin = StringProperty("")
+    chinese_mode = BooleanProperty(True)
+    candidates = ListProperty([])
+    _input: PinyinInput | None = None
+
+    @property
+    def query(self) -> str:
+        """What is searched: the committed text plus the letters still being composed."""
+        return self.text + self.pinyin
+
+    def input_engine(self) -> PinyinInput:
+        """The pinyin engine over the catalogue's vocabulary, built on first use."""
+        if self._input is None:
+            catalog = self.services.catalog
+            vocabulary = [matter.name for matter in catalog.matters()]
+            vocabulary += [name for name, _count in catalog.departments()]
+            self._input = PinyinInput(vocabulary)
+        return self._input
+
+    def on_key(self, keycode: str | None, internal: str | None) -> None:
+        """One key released on the on-screen keyboard."""
+        if keycode == "backspace":
+            if self.pinyin:
+                self.pinyin = self.pinyin[:-1]
+            else:
+                self.text = self.text[:-1]
+        elif keycode == "clear":
+            self.text = self.pinyin = ""
+        elif keycode == "mode":
+            self.commit_letters()
+            self.chinese_mode = not self.chinese_mode
+        elif keycode == "spacebar":
+            if self.pinyin and self.candidates:
+                self.choose(self.candidates[0])
+            else:
+                self.text += " "
+        elif internal:
+            if self.chinese_mode and internal.isalpha() and internal.isascii():
+                self.pinyin += internal
+            else:
+                self.commit_letters()
+                self.text += internal
+        self.update()
+
+    def commit_letters(self) -> None:
+        """Keep the raw letters as typed (e.g. before switching to EN mode)."""
+        self.text += self.pinyin
+        self.pinyin = ""
+
+    def choose(self, candidate: str) -> None:
+        """A candidate was tapped: commit it and keep the letters it did not consume."""
+        used = self.input_engine().consumed(self.pinyin, candidate)
+        self.text += candidate
+        self.pinyin = self.pinyin[used:]
+        self.update()
+
+    def update(self) -> None:
+        """Refresh candidates and results for the current query."""
+        self.services.session.search_text = self.query
+        self.candidates = (
+            self.input_engine().candidates(self.pinyin, limit=CANDIDATE_LIMIT)
+            if self.pinyin else []
+        )
+        self._show_candidates()
+        hits = self.services.catalog.search(self.query, limit=RESULT_LIMIT) if self.query.strip() \
+            else []
+        language = tr.language
+        self.ids.results.data = [
+            {
+                "item_code": hit.matter.item_code,
+                "name": hit.matter.name,
+                "detail": f"{hit.matter.department} · "
+                f"{task_type_label(hit.matter.task_type, hit.matter.task_type_name, language)}",
+            }
+            for hit in hits
+        ]
+        self.ids.results.scroll_y = 1
+        self._update_status(len(hits))
+
+    def _update_status(self, count: int) -> None:
+        if not self.query.strip():
+            status = tr._("Type pinyin, initials (e.g. jzz for 居住证) or choose characters")
+        elif count == 0:
+            status = tr._("No matching service. Try fewer letters, or call staff.")
+        else:
+            status = tr._("{count} services found; tap one to read its guide").format(count=count)
+        self.ids.status.text = status
+
+    def _show_candidates(self) -> None:
+        from screens.widgets import KButton
+
+        bar = self.ids.candidate_bar
+        bar.clear_widgets()
+        for candidate in self.candidates:
+            button = KButton(
+                text=candidate,
+                size_hint_x=None,
+                width=max(96, 40 * len(candidate) + 48),
+                font_size="30sp",
+                bg_color=(1, 1, 1, 1),
+                fg_color=(0.043, 0.306, 0.635, 1),
+            )
+            button.bind(on_release=lambda widget: self.choose(widget.text))
+            bar.add_widget(button)
+
+    def on_language(self, language: str) -> None:
+        self.update()
+
+    def on_pre_enter(self, *args) -> None:
+        self.update()
+
+    def reset(self) -> None:
+        """Forget the query (visit ended)."""
+        self.text = self.pinyin = ""
+        self.chinese_mode = True
+        if self.ids.results.data or self.candidates:
+            self.update()
+
+
+Builder.load_file(os.path.join(os.path.dirname(__file__), "search.kv"))
