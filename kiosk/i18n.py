@@ -83,7 +83,14 @@ TASK_TYPES_EN: dict[int, str] = {
 
 
 def task_type_label(code: int, chinese_name: str, language: str) -> str:
-    """The task type's name in ``language``; unknown codes keep the Chinese name."""
+    """The task type's name in ``language``; unknown codes keep the Chinese name.
+
+    The sample catalogue's task type table writes both names in one string
+    ("行政许可 administrative licence"); only its Chinese part is shown.
+    """
+    chinese, _space, rest = chinese_name.partition(" ")
+    if rest.isascii():
+        chinese_name = chinese
     if language == "zh_CN":
         return chinese_name
     return TASK_TYPES_EN.get(code, chinese_name)

@@ -168,7 +168,7 @@ class KioskApp(App):
         Notice(
             title=tr._("Staff have been called"),
             message=tr._("Please stay here. A member of staff will come to help you."),
-        ).open()
+        ).open(animation=False)
 
     def not_yet_available(self) -> None:
         """For menu entries whose service this terminal does not offer yet."""
@@ -179,7 +179,7 @@ class KioskApp(App):
             message=tr._(
                 "This service is being connected to the provincial platform. Please ask at the service counter."  # noqa: E501
             ),
-        ).open()
+        ).open(animation=False)
 
     def play(self, tone: str) -> None:
         """Play a prompt tone; a kiosk without audio output stays silent, nothing fails."""

@@ -84,6 +84,7 @@ class HeadlessKiosk:
         """Touch down and up at the centre of ``widget`` through the real input pipeline."""
         from kivy.tests.common import UnitTestTouch
 
+        self.pump(1)  # let pending layout settle so the widget is where it will be drawn
         x, y = widget.to_window(*widget.center)
         touch = UnitTestTouch(x, y)
         touch.touch_down()

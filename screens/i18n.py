@@ -65,7 +65,7 @@ class KvTranslator(Observable):
     def _refresh(self, _language: str) -> None:
         for uid, (func, args, kwargs) in list(self._rules.items()):
             try:
-                func(args, None, None, **kwargs)
+                func(*args, None, None, **kwargs)
             except ReferenceError:
                 # the widget owning the rule is gone; forget the rule
                 self._rules.pop(uid, None)

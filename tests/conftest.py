@@ -1,0 +1,60 @@
+"""Shared fixtures. Kivy reads its environment on first import, so it is set here first."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+os.environ.setdefault("SDL_AUDIODRIVER", "dummy")
+os.environ.setdefault("KIVY_NO_ARGS", "1")
+os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
+os.environ.setdefault("KIVY_NO_FILELOG", "1")
+os.environ.setdefault("KIVY_METRICS_DENSITY", "1")
+os.environ.pop("KIOSK_CONFIG", None)
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLE_CATALOG = REPO / "kiosk" / "data" / "matters_guangan.json"
+
+
+@pytest.fixture(scope="session")
+def ui_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A configuration for UI tests: its own data folder, devices emulated."""
+    folder = tmp_path_factory.mktemp("ui")
+    path = folder / "kiosk.ini"
+    path.write_text(
+        "[kiosk]\nid = 511602-TEST-01\nlanguage = zh_CN\nidle_timeout = 600\n"
+        f"[storage]\ndata_dir = {folder / 'data'}\n"
+        "[display]\ndeveloper = 1\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+@pytest.fixture(scope="session")
+def headless(ui_config_file: Path):
+    """The real kiosk app in one offscreen window shared by all UI tests (portrait)."""
+    from kiosk.config import load_config
+    from screens.harness import HeadlessKiosk
+
+    kiosk = HeadlessKiosk(load_config(ui_config_file), (1080, 1920))
+    kiosk.start()
+    yield kiosk
+    kiosk.stop()
+
+
+@pytest.fixture()
+def kiosk(headless):
+    """The shared app, back on the attract screen in Chinese before and after each test."""
+    headless.app.end_session()
+    headless.app.toggle_language("zh_CN")
+    headless.pump(2)
+    yield headless
+    for child in list(headless.app.root_window.children):
+        if child is not headless.app.root:
+            child.dismiss(animation=False)
+    headless.app.end_session()
+    headless.app.toggle_language("zh_CN")
+    headless.pump(2)

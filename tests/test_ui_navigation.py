@@ -1,0 +1,150 @@
+"""Tap through the real app in an offscreen window: attract -> home -> catalogue -> guide."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.gui
+
+
+def current(kiosk) -> str:
+    return kiosk.app.manager.current
+
+
+def test_touch_on_attract_starts_a_visit(kiosk):
+    assert current(kiosk) == "attract"
+    assert not kiosk.app.services.session.active
+    window = kiosk.app.root_window
+    kiosk.tap_at(window.width / 2, window.height / 2)
+    assert current(kiosk) == "home"
+    assert kiosk.app.services.session.active
+
+
+def test_language_buttons_on_attract_do_not_start_a_visit(kiosk):
+    attract = kiosk.app.screen("attract")
+    kiosk.tap(attract.ids.lang_en)
+    assert current(kiosk) == "attract"
+    assert kiosk.app.language == "en"
+    assert attract.ids.touch_to_start.text == "Touch the screen to start"
+    kiosk.tap(attract.ids.lang_zh)
+    assert attract.ids.touch_to_start.text == "请轻触屏幕开始"
+
+
+def test_home_catalogue_guide_and_back(kiosk):
+    app = kiosk.app
+    app.start_session()
+    kiosk.pump(2)
+    home = app.screen("home")
+    kiosk.tap(home.ids.apply)
+    assert current(kiosk) == "catalogue"
+    catalogue = app.screen("catalogue")
+    kiosk.idle_until(lambda: catalogue.ids.matters.data, what="matter rows")
+    assert len(catalogue.ids.matters.data) == app.services.catalog.count() == 1135
+
+    # pick the second department group (the first is "all matters")
+    kiosk.idle_until(lambda: len(catalogue.ids.groups.view_adapter.views) > 2, what="group rows")
+    department, count = app.services.catalog.departments()[0]
+    row = next(view for view in catalogue.ids.groups.view_adapter.views.values()
+               if view.key == department)
+    kiosk.tap(row)
+    assert catalogue.selected == department
+    assert len(catalogue.ids.matters.data) == count
+    assert all(item["detail"].startswith(department) for item in catalogue.ids.matters.data)
+
+    kiosk.pump(2)
+    first = catalogue.ids.matters.data[0]
+    view = next(view for view in catalogue.ids.matters.view_adapter.views.values()
+                if view.item_code == first["item_code"])
+    kiosk.tap(view)
+    assert current(kiosk) == "guide"
+    guide = app.screen("guide")
+    assert guide.ids.matter_name.text == first["name"]
+    assert app.services.session.matter.item_code == first["item_code"]
+
+    kiosk.tap(guide.ids.action_bar.ids.back)
+    assert current(kiosk) == "catalogue"
+    kiosk.tap(catalogue.ids.action_bar.ids.home)
+    assert current(kiosk) == "home"
+
+
+def test_task_type_browsing_counts_match_the_catalogue(kiosk):
+    app = kiosk.app
+    app.start_session()
+    app.show("catalogue")
+    catalogue = app.screen("catalogue")
+    kiosk.tap(catalogue.ids.by_task_type)
+    assert catalogue.mode == "task_type"
+    groups = catalogue.ids.groups.data
+    assert sum(int(group["count"]) for group in groups[1:]) == 1135
+    assert {group["text"] for group in groups[1:]} >= {"行政许可", "公共服务"}
+
+
+def test_language_switch_rerenders_live(kiosk):
+    app = kiosk.app
+    app.start_session()
+    kiosk.pump(2)
+    home = app.screen("home")
+    assert home.ids.apply.title == "办事申请"
+    kiosk.tap(home.ids.action_bar.ids.language)
+    assert app.language == "en"
+    assert home.ids.apply.title == "Apply"
+    assert home.ids.action_bar.ids.call_staff.text == "Call staff"
+    app.show("catalogue")
+    kiosk.pump(2)
+    catalogue = app.screen("catalogue")
+    assert catalogue.ids.groups.data[0]["text"] == "All matters"
+    kiosk.tap(catalogue.ids.action_bar.ids.language)
+    assert catalogue.ids.groups.data[0]["text"] == "全部事项"
+
+
+def test_large_text_switch_scales_text_and_resets_with_the_visit(kiosk):
+    from kivy.metrics import Metrics
+
+    app = kiosk.app
+    app.start_session()
+    kiosk.pump(2)
+    home = app.screen("home")
+    before = home.ids.action_bar.ids.home.font_size
+    kiosk.tap(home.ids.action_bar.ids.large_text)
+    assert app.large_text
+    assert Metrics.fontscale == pytest.approx(app.services.config.kiosk.large_font_scale)
+    assert home.ids.action_bar.ids.home.font_size > before * 1.2
+    app.end_session()
+    assert Metrics.fontscale == 1.0
+
+
+def test_call_staff_shows_a_notice_from_every_screen(kiosk):
+    from screens.widgets import Notice
+
+    app = kiosk.app
+    app.start_session()
+    for name in ("home", "catalogue"):
+        app.show(name)
+        kiosk.pump(2)
+        kiosk.tap(app.screen(name).ids.action_bar.ids.call_staff)
+        notices = [w for w in app.root_window.children if isinstance(w, Notice)]
+        assert notices and notices[0].title == "已呼叫工作人员"
+        kiosk.tap(notices[0].ids.ok)
+        assert not [w for w in app.root_window.children if isinstance(w, Notice)]
+
+
+def test_services_not_offered_yet_say_so(kiosk):
+    from screens.widgets import Notice
+
+    app = kiosk.app
+    app.start_session()
+    kiosk.pump(2)
+    kiosk.tap(app.screen("home").ids.progress)
+    notices = [w for w in app.root_window.children if isinstance(w, Notice)]
+    assert notices and notices[0].title == "本机暂未开通此项服务"
+    assert current(kiosk) == "home"
+
+
+def test_window_close_is_refused_in_lockdown(kiosk):
+    app = kiosk.app
+    app.lockdown = True
+    try:
+        assert app.root_window.dispatch("on_request_close") is True
+        assert app.open_settings() is False
+    finally:
+        app.lockdown = False
