@@ -176,9 +176,7 @@ class KioskApp(App):
 
         Notice(
             title=tr._("Not available at this terminal yet"),
-            message=tr._(
-                "This service is being connected to the provincial platform. Please ask at the service counter."  # noqa: E501
-            ),
+            message=tr._("This service is being connected to the provincial platform. Please ask at the service counter."),  # noqa: E501
         ).open(animation=False)
 
     def play(self, tone: str) -> None:
