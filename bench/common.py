@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import platform
-import statistics
 from dataclasses import dataclass
 
 
@@ -28,14 +27,14 @@ class BenchResult:
 
 
 def percentile(samples: list[float], pct: float) -> float:
-    """The ``pct`` percentile (0-100) of ``samples`` by linear interpolation."""
+    """The ``pct`` percentile (0-100) of ``samples``, linearly interpolated between ranks."""
     if not samples:
         raise ValueError("no samples")
     ordered = sorted(samples)
-    if len(ordered) == 1:
-        return ordered[0]
-    return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1] if pct < 100 \
-        else ordered[-1]
+    rank = (len(ordered) - 1) * pct / 100
+    low = int(rank)
+    high = min(low + 1, len(ordered) - 1)
+    return ordered[low] + (ordered[high] - ordered[low]) * (rank - low)
 
 
 def machine_info() -> str:

@@ -86,6 +86,10 @@ class KioskApp(App):
         self.services.connectivity.stop()
         self.services.session.wipe()
 
+    def load_kv(self, filename=None) -> bool:
+        """Each screen loads its own kv file; there is no app-wide ``kiosk.kv`` to look for."""
+        return False
+
     def open_settings(self, *args) -> bool:
         """Kivy's F1 settings panel is never offered to citizens."""
         return False

@@ -91,7 +91,7 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     """Render one screen, or all of them, to PNG."""
     config = load_config(args.config)
     if args.screen == "all":
-        return render_all(config, args.out_dir)
+        return render_all(args.config, args.out_dir)
     if args.out is None:
         raise SystemExit("kiosk screenshot: --out FILE.png is required for one screen")
     from screens.harness import HeadlessKiosk
@@ -105,19 +105,23 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
     return 0
 
 
-def render_all(config, out_dir: Path) -> int:
+def render_all(config_path: str | None, out_dir: Path) -> int:
     """Every screen x orientation x language, named ``SCREEN-ORIENTATION-LANG.png``.
 
     Each orientation runs in its own process because an SDL window keeps the size it was
     created with best.
     """
+    import os
     import subprocess
 
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy")
+    if config_path:
+        env["KIOSK_CONFIG"] = config_path
     for orientation, (width, height) in SIZES.items():
         code = subprocess.call([
             sys.executable, "-m", "screens.commands", str(out_dir), orientation,
             f"{width}x{height}",
-        ])
+        ], env=env)
         if code:
             return code
     return 0

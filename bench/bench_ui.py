@@ -1,0 +1,172 @@
+"""UI figures: cold start to the first attract frame, and touch to next screen drawn.
+
+Cold start is measured from the parent's ``Popen`` to the child's first ``on_flip`` after
+its root widget exists, for the kiosk and for a bare Kivy window in the same run, so that
+the ratio holds on any machine. Touch latency uses the real input pipeline
+(``UnitTestTouch``) and stops at the first buffer flip after the screen changed.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+from bench.common import BenchResult, percentile
+
+REPO = Path(__file__).resolve().parent.parent
+RUNS = 7
+TAPS = 200
+
+BARE = textwrap.dedent(
+    """
+    import os, sys
+    from kivy.config import Config
+    Config.set("graphics", "width", "1080"); Config.set("graphics", "height", "1920")
+    from kivy.app import App
+    from kivy.core.window import Window
+    from kivy.uix.label import Label
+
+    class Bare(App):
+        def load_kv(self, filename=None):
+            return False
+
+        def build(self):
+            Window.bind(on_flip=lambda *a: (print("FLIP", flush=True), os._exit(0)))
+            return Label(text="bare")
+
+    Bare().run()
+    """
+)
+
+KIOSK = textwrap.dedent(
+    """
+    import os, sys
+    from kiosk.config import load_config
+    from screens.bootstrap import configure_kivy
+    config = load_config(sys.argv[1])
+    configure_kivy(config, size=(1080, 1920))
+    from kivy.core.window import Window
+    from kiosk.services import KioskServices
+    from screens.app import KioskApp
+
+    class Measured(KioskApp):
+        def build(self):
+            root = super().build()
+            Window.bind(on_flip=lambda *a: (print("FLIP", flush=True), os._exit(0)))
+            return root
+
+    services = KioskServices.create(config)
+    services.connectivity.start = lambda: None
+    Measured(services, lockdown=False).run()
+    """
+)
+
+
+def time_to_first_frame(script: str, args: list[str], env: dict[str, str]) -> float:
+    """Seconds from spawning ``script`` to its FLIP line."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-c", script, *args], stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL, text=True, env=env, cwd=REPO,
+    )
+    for line in process.stdout:
+        if line.startswith("FLIP"):
+            elapsed = time.perf_counter() - started
+            process.wait(timeout=30)
+            return elapsed
+    process.wait(timeout=30)
+    raise RuntimeError("the child exited before drawing a frame")
+
+
+def cold_start(config_path: Path) -> list[BenchResult]:
+    """Median of RUNS cold starts for the bare window and the kiosk, interleaved."""
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy",
+               KIVY_NO_ARGS="1", KIVY_LOG_MODE="PYTHON", KIVY_NO_FILELOG="1",
+               KCFG_KIVY_LOG_LEVEL="warning")
+    env["KIVY_HOME"] = str(config_path.parent / "kivy-bare")
+    # the first kiosk start imports the sample catalogue; a kiosk starts cold with it cached
+    time_to_first_frame(KIOSK, [str(config_path)], env)
+    bare, kiosk = [], []
+    for _ in range(RUNS):
+        bare.append(time_to_first_frame(BARE, [], env))
+        kiosk.append(time_to_first_frame(KIOSK, [str(config_path)], env))
+    bare_median, kiosk_median = statistics.median(bare), statistics.median(kiosk)
+    return [
+        BenchResult("cold start: bare Kivy window, first frame (median of 7)", bare_median, "s"),
+        BenchResult("cold start: kiosk attract screen, first frame (median of 7)",
+                    kiosk_median, "s", goal=1.5,
+                    detail=f"min {min(kiosk):.3f} s, max {max(kiosk):.3f} s"),
+        BenchResult("cold start: kiosk / bare window", kiosk_median / bare_median, "x", goal=2.0),
+    ]
+
+
+def touch_latency(config_path: Path) -> list[BenchResult]:
+    """p50 / p95 of touch-up to the first flip showing the next screen, over TAPS taps."""
+    from kiosk.config import load_config
+    from screens.harness import HeadlessKiosk
+
+    kiosk = HeadlessKiosk(load_config(config_path), (1080, 1920))
+    app = kiosk.start()
+    from kivy.base import EventLoop
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    flips = [0]
+    Window.bind(on_flip=lambda *_a: flips.__setitem__(0, flips[0] + 1))
+
+    def measure(widget, target: str) -> float:
+        kiosk.pump(2)
+        x, y = widget.to_window(*widget.center)
+        touch = UnitTestTouch(x, y)
+        touch.touch_down()
+        kiosk.pump(1)
+        started = time.perf_counter()
+        touch.touch_up()
+        while True:
+            seen = flips[0]
+            EventLoop.idle()
+            if app.manager.current == target and flips[0] > seen:
+                return time.perf_counter() - started
+
+    app.end_session()
+    app.start_session()
+    kiosk.pump(3)
+    samples: list[float] = []
+    while len(samples) < TAPS:
+        home = app.screen("home")
+        samples.append(measure(home.ids.apply, "catalogue"))
+        samples.append(measure(app.screen("catalogue").ids.action_bar.ids.home, "home"))
+        samples.append(measure(home.ids.search, "search"))
+        samples.append(measure(app.screen("search").ids.action_bar.ids.back, "home"))
+    kiosk.stop()
+    milliseconds = [sample * 1000 for sample in samples[:TAPS]]
+    return [
+        BenchResult(f"touch to next screen drawn, p95 of {TAPS} taps",
+                    percentile(milliseconds, 95), "ms", goal=100,
+                    detail=f"p50 {percentile(milliseconds, 50):.1f} ms, "
+                    f"max {max(milliseconds):.1f} ms; maxfps 30, interrupt clock"),
+    ]
+
+
+def run() -> list[BenchResult]:
+    """All UI figures, with a scratch data folder."""
+    with tempfile.TemporaryDirectory(prefix="kiosk-bench-ui-") as scratch:
+        config_path = Path(scratch) / "kiosk.ini"
+        config_path.write_text(
+            f"[storage]\ndata_dir = {Path(scratch) / 'data'}\n[display]\ndeveloper = 1\n",
+            encoding="utf-8",
+        )
+        results = cold_start(config_path)
+        results += touch_latency(config_path)
+    return results
+
+
+if __name__ == "__main__":
+    for result in run():
+        print(f"{result.name}: {result.value:.3f} {result.unit} {result.detail}")
