@@ -34,6 +34,7 @@ class DockedKeyboard(VKeyboard):
     """
 
     def __init__(self, **kwargs) -> None:
+        kwargs.setdefault("layout", KEYBOARD_LAYOUT)
         super().__init__(**kwargs)
         self._trigger_redraw = Clock.create_trigger(lambda _dt: self.refresh(True))
         self.bind(size=lambda *_a: self._trigger_redraw())
