@@ -48,3 +48,30 @@ def test_missing_collection_names_the_package(monkeypatch, tmp_path: Path):
     monkeypatch.setattr("kiosk.fonts.find_collection", lambda name, dirs=(tmp_path,): None)
     with pytest.raises(FontMissingError, match="fonts-noto-cjk"):
         ensure_sc_fonts(tmp_path / "cache")
+
+
+def test_every_character_the_kiosk_shows_has_a_glyph(fonts):
+    """No tofu: messages in both languages, keyboard labels and all catalogue names."""
+    import json
+
+    from babel.messages.pofile import read_po
+
+    from kiosk.i18n import DOMAIN, LANGUAGES, LOCALE_DIR
+
+    repo = Path(__file__).resolve().parent.parent
+    shown: set[str] = set()
+    for language in LANGUAGES:
+        with open(LOCALE_DIR / language / "LC_MESSAGES" / f"{DOMAIN}.po", "rb") as handle:
+            for message in read_po(handle):
+                shown.update(message.id + message.string)
+    layout = json.loads((repo / "screens" / "keyboards" / "pinyin.json").read_text("utf-8"))
+    for rows in layout.values():
+        if isinstance(rows, list):
+            shown.update("".join(key[0] for key in rows))
+    catalogue = json.loads((repo / "kiosk" / "data" / "matters_guangan.json").read_text("utf-8"))
+    for matter in catalogue["matters"]:
+        shown.update(matter["name"] + matter["department"])
+    shown.update("".join(LANGUAGES.values()) + "●·|…")
+    cmap = TTFont(str(fonts.regular), lazy=True).getBestCmap()
+    missing = sorted(char for char in shown if char.isprintable() and ord(char) not in cmap)
+    assert not missing, f"no glyph for {missing}"
