@@ -66,7 +66,7 @@ def test_choosing_a_candidate_commits_characters(kiosk, search):
 def test_backspace_clear_and_mode_keys(kiosk, search):
     keyboard = search.ids.keyboard
     type_keys(kiosk, keyboard, "sheb")
-    kiosk.tap_at(*key_centre(keyboard, "← 删除"))
+    kiosk.tap_at(*key_centre(keyboard, "删除"))
     assert search.pinyin == "she"
     kiosk.tap_at(*key_centre(keyboard, "中/EN"))
     assert not search.chinese_mode and search.text == "she" and search.pinyin == ""
