@@ -45,7 +45,9 @@ class KioskApp(App):
     use_kivy_settings = False
 
     hall_name = StringProperty("")
-    clock_text = StringProperty("")
+    clock_text = StringProperty("")  # date and time, for headers
+    date_text = StringProperty("")
+    time_text = StringProperty("")
     large_text = BooleanProperty(False)
     language = StringProperty("zh_CN")
     other_language_name = StringProperty("")
@@ -211,6 +213,11 @@ class KioskApp(App):
     def _tick_clock(self, *_args) -> None:
         from babel.dates import format_datetime
 
-        locale = "zh_CN" if self.language == "zh_CN" else "en_GB"
-        pattern = "yyyy年M月d日 EEEE HH:mm" if self.language == "zh_CN" else "EEE d MMM yyyy HH:mm"
-        self.clock_text = format_datetime(datetime.now(), pattern, locale=locale)
+        now = datetime.now()
+        if self.language == "zh_CN":
+            locale, date_pattern = "zh_CN", "yyyy年M月d日 EEEE"
+        else:
+            locale, date_pattern = "en_GB", "EEEE d MMMM yyyy"
+        self.date_text = format_datetime(now, date_pattern, locale=locale)
+        self.time_text = now.strftime("%H:%M")
+        self.clock_text = f"{self.date_text} {self.time_text}"

@@ -148,3 +148,17 @@ def test_window_close_is_refused_in_lockdown(kiosk):
         assert app.open_settings() is False
     finally:
         app.lockdown = False
+
+
+def test_attract_clock_follows_time_and_language(kiosk):
+    app = kiosk.app
+    attract = app.screen("attract")
+    texts = {label.text for label in attract.walk() if hasattr(label, "text")}
+    assert app.time_text in texts and app.date_text in texts
+    assert "星期" in app.date_text
+    app.toggle_language("en")
+    kiosk.pump(1)
+    texts = {label.text for label in attract.walk() if hasattr(label, "text")}
+    assert app.date_text in texts and "星期" not in app.date_text
+    app.time_text = "23:59"  # what the one-second tick does; labels follow at once
+    assert "23:59" in {label.text for label in attract.walk() if hasattr(label, "text")}
