@@ -17,7 +17,7 @@ from kivy.clock import Clock
 from kivy.core.audio import SoundLoader
 from kivy.core.window import Window
 from kivy.metrics import Metrics
-from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
+from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 from kiosk.i18n import LANGUAGES
@@ -49,6 +49,7 @@ class KioskApp(App):
     date_text = StringProperty("")
     time_text = StringProperty("")
     large_text = BooleanProperty(False)
+    text_scale = NumericProperty(1.0)  # rows and fixed boxes grow with the large-text switch
     language = StringProperty("zh_CN")
     other_language_name = StringProperty("")
     online = ObjectProperty(None, allownone=True)  # None until the first health answer
@@ -157,7 +158,8 @@ class KioskApp(App):
     def toggle_large_text(self) -> None:
         """Switch every sp-sized text between normal and the configured large scale."""
         self.large_text = not self.large_text
-        Metrics.fontscale = self.services.config.kiosk.large_font_scale if self.large_text else 1.0
+        self.text_scale = self.services.config.kiosk.large_font_scale if self.large_text else 1.0
+        Metrics.fontscale = self.text_scale
 
     def toggle_language(self, language: str | None = None) -> None:
         """Switch to ``language``, or to the other one; every label re-renders at once."""

@@ -1,0 +1,121 @@
+"""Opening the kiosk's SQLite file with the settings every caller needs.
+
+The touchscreen app, the sync worker and the ``kiosk`` command may hold the file at the
+same time, so it runs in WAL mode (readers never block the writer) with a busy timeout
+(a writer waits for another instead of failing at once).  ``synchronous=NORMAL`` is safe
+under WAL: a power cut can lose the last commit but never corrupts the file.
+
+Connections are returned in autocommit mode (``isolation_level=None``): writers group
+their statements explicitly with :func:`transaction`, so there is no hidden transaction
+opened by the ``sqlite3`` module that could hold the write lock by surprise.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from offline_cache.errors import CacheError, CorruptDatabaseError
+from offline_cache.migrations import MIGRATIONS, Migration, apply_migrations, primary_error_code
+
+#: How long a writer waits for another process's write lock before giving up.
+BUSY_TIMEOUT_MS = 5_000
+
+_CORRUPT_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def open_database(
+    path: Path,
+    *,
+    busy_timeout_ms: int = BUSY_TIMEOUT_MS,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+) -> sqlite3.Connection:
+    """Open (creating if needed) the database at ``path``, migrated to the latest schema.
+
+    Creates the parent directory, turns on WAL, foreign keys and the busy timeout, then
+    applies any pending migrations.  Every failure is a :class:`CacheError` naming the
+    file: :class:`CorruptDatabaseError` for a file that is not SQLite,
+    :class:`~offline_cache.errors.SchemaTooNewError` for a file from newer software.
+    """
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CacheError(
+            f"{path}: cannot create directory {path.parent}: {error.strerror or error}"
+        ) from None
+    try:
+        conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
+    except sqlite3.Error as error:
+        raise CacheError(f"{path}: cannot open database: {error}") from None
+    try:
+        _configure(conn, busy_timeout_ms)
+        apply_migrations(conn, path, migrations)
+    except CacheError:
+        conn.close()
+        raise
+    except sqlite3.Error as error:
+        conn.close()
+        raise database_error(path, error) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _configure(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+    """Apply the per-connection pragmas (the first statements, so they also probe the file)."""
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    mode = _enable_wal(conn, busy_timeout_ms)
+    # NORMAL is only crash-safe under WAL; keep FULL if the filesystem refused WAL.
+    synchronous = "NORMAL" if mode.lower() == "wal" else "FULL"
+    conn.execute(f"PRAGMA synchronous = {synchronous}")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def _enable_wal(conn: sqlite3.Connection, busy_timeout_ms: int) -> str:
+    """Switch to WAL and return the journal mode in force.
+
+    Switching needs an exclusive lock and SQLite answers ``SQLITE_BUSY`` at once, without
+    its busy handler, when another connection holds the file (two processes creating the
+    database together).  So retry here, for as long as the busy timeout allows.
+    """
+    deadline = time.monotonic() + busy_timeout_ms / 1000
+    while True:
+        try:
+            return str(conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            busy = primary_error_code(error) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+            if not busy or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.01)
+
+
+def database_error(path: Path, error: sqlite3.Error) -> CacheError:
+    """Translate a ``sqlite3`` error on ``path`` into a :class:`CacheError` naming the file."""
+    code = primary_error_code(error)
+    if code in _CORRUPT_CODES or type(error) is sqlite3.DatabaseError:
+        return CorruptDatabaseError(path, str(error))
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return CacheError(f"{path}: database is busy (another process holds it): {error}")
+    return CacheError(f"{path}: {error}")
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """Run the block as one write transaction: committed on success, rolled back on error.
+
+    ``BEGIN IMMEDIATE`` takes the write lock up front, so a concurrent writer waits on the
+    busy timeout here rather than failing later with a deadlock-style ``SQLITE_BUSY``.
+    """
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

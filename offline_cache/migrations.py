@@ -1,0 +1,220 @@
+"""Forward-only schema migrations of the kiosk database.
+
+A kiosk in the field is upgraded by replacing its software, never by a technician running
+SQL, so the schema must upgrade itself when the database is opened.  Each migration runs in
+its own transaction together with the row recording it in ``schema_version``: a power cut
+half-way leaves the file at the previous version, and the next start simply retries.
+
+To add a migration, append ``Migration(next_version, "what it does", sql_script)`` to
+:data:`MIGRATIONS`; nothing else changes.  Never edit or reorder a migration that has
+shipped: kiosks in the field already recorded it as applied.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from offline_cache.errors import MigrationError, SchemaTooNewError
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    """One schema step: ``script`` takes a database at ``version - 1`` to ``version``."""
+
+    version: int
+    description: str
+    script: str
+
+
+_CATALOGUE_TABLES = """
+-- The matters of the government catalogue, with the pinyin keys computed at import time
+-- so that the touchscreen never runs pypinyin over 1,000+ names while a citizen waits.
+CREATE TABLE matters (
+    item_code      TEXT PRIMARY KEY NOT NULL,
+    name           TEXT NOT NULL,
+    department     TEXT NOT NULL,
+    group_name     TEXT,
+    task_type      INTEGER NOT NULL,
+    task_type_name TEXT NOT NULL,
+    area_code      TEXT NOT NULL DEFAULT '',
+    dept_code      TEXT NOT NULL DEFAULT '',
+    name_pinyin    TEXT NOT NULL DEFAULT '',
+    name_initials  TEXT NOT NULL DEFAULT '',
+    dept_pinyin    TEXT NOT NULL DEFAULT '',
+    dept_initials  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX matters_by_department ON matters (department, name, item_code);
+CREATE INDEX matters_by_task_type ON matters (task_type, department, name, item_code);
+
+-- Provenance of the catalogue currently loaded: source line, import time, version, sha256.
+CREATE TABLE catalog_meta (
+    key   TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+
+-- Task type codes of the catalogue file with their published names.
+CREATE TABLE task_types (
+    code INTEGER PRIMARY KEY NOT NULL,
+    name TEXT NOT NULL
+);
+"""
+
+#: Every migration, in order; versions start at 1 and increase by one.
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
+)
+
+#: The schema version this software writes.
+LATEST_VERSION: int = MIGRATIONS[-1].version
+
+_VERSION_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version     INTEGER PRIMARY KEY NOT NULL,
+    description TEXT NOT NULL,
+    applied_at  TEXT NOT NULL
+)
+"""
+
+_COMMENT_LINE = re.compile(r"^\s*--.*$", re.MULTILINE)
+
+
+def split_statements(script: str) -> list[str]:
+    """Split an SQL script into single statements.
+
+    ``Connection.executescript`` would COMMIT the migration's open transaction before
+    running, so statements are executed one by one instead; ``sqlite3.complete_statement``
+    decides where each ends (it understands quotes and trigger bodies).
+    """
+    statements: list[str] = []
+    start = 0
+    for index, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[start : index + 1]):
+            statement = script[start : index + 1].strip()
+            if _COMMENT_LINE.sub("", statement).strip() not in ("", ";"):
+                statements.append(statement)
+            start = index + 1
+    rest = _COMMENT_LINE.sub("", script[start:]).strip()
+    if rest:
+        raise ValueError(f"unterminated SQL statement: {rest[:60]!r}")
+    return statements
+
+
+def check_migrations(migrations: tuple[Migration, ...]) -> None:
+    """Refuse a migration list whose versions are not 1, 2, 3... (a programming error)."""
+    for expected, migration in enumerate(migrations, start=1):
+        if migration.version != expected:
+            raise ValueError(
+                f"migration versions must be 1, 2, 3...: found {migration.version} "
+                f"at position {expected}"
+            )
+        split_statements(migration.script)
+
+
+def current_version(conn: sqlite3.Connection) -> int:
+    """The highest applied schema version, 0 for a new database."""
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    ).fetchone()
+    if not has_table:
+        return 0
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def applied_migrations(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+    """Rows of ``schema_version`` as ``(version, description, applied_at)``, oldest first."""
+    if current_version(conn) == 0:
+        return []
+    rows = conn.execute(
+        "SELECT version, description, applied_at FROM schema_version ORDER BY version"
+    )
+    return [(int(version), str(text), str(when)) for version, text, when in rows]
+
+
+def apply_migrations(
+    conn: sqlite3.Connection,
+    path: Path,
+    migrations: tuple[Migration, ...] = MIGRATIONS,
+) -> list[int]:
+    """Bring the database at ``path`` up to the last of ``migrations``.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``) so this function owns
+    the transactions.  Returns the versions applied now (empty when already current).
+    Two processes opening a new database at once are safe: ``BEGIN IMMEDIATE`` serialises
+    them and the version is re-read inside the transaction, so nothing is applied twice.
+
+    Raises :class:`SchemaTooNewError` when the file is newer than ``migrations`` and
+    :class:`MigrationError` when a script fails (that migration is rolled back).
+    """
+    check_migrations(migrations)
+    latest = migrations[-1].version if migrations else 0
+    conn.execute(_VERSION_TABLE)
+    found = current_version(conn)
+    if found > latest:
+        raise SchemaTooNewError(path, found, latest)
+    applied: list[int] = []
+    for migration in migrations:
+        if migration.version <= found:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = current_version(conn)
+            if found > latest:
+                raise SchemaTooNewError(path, found, latest)
+            if migration.version <= found:
+                conn.execute("COMMIT")
+                continue
+            _run_script(conn, path, migration)
+            conn.execute(
+                "INSERT INTO schema_version (version, description, applied_at) "
+                "VALUES (?, ?, ?)",
+                (
+                    migration.version,
+                    migration.description,
+                    datetime.now(UTC).isoformat(timespec="seconds"),
+                ),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        found = migration.version
+        applied.append(migration.version)
+    return applied
+
+
+def _run_script(conn: sqlite3.Connection, path: Path, migration: Migration) -> None:
+    """Execute one migration's statements inside the caller's transaction."""
+    for statement in split_statements(migration.script):
+        try:
+            conn.execute(statement)
+        except sqlite3.Error as error:
+            if primary_error_code(error) in _FILE_LEVEL_ERRORS:
+                raise  # the file itself is bad or busy: open_database reports that
+            raise MigrationError(
+                path, migration.version, migration.description, str(error)
+            ) from error
+
+
+def primary_error_code(error: sqlite3.Error) -> int:
+    """SQLite's primary result code of ``error`` (``sqlite_errorcode`` is the extended one)."""
+    return int(getattr(error, "sqlite_errorcode", 0) or 0) & 0xFF
+
+
+_FILE_LEVEL_ERRORS = frozenset(
+    {
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+    }
+)
