@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bench.common import BenchResult, machine_info
@@ -33,7 +33,7 @@ def render(sections: list[tuple[str, list[BenchResult], float]]) -> str:
         "",
         "Written by `make bench` (`python -m bench.run`); do not edit by hand.",
         "",
-        f"- Run: {datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC')}",
+        f"- Run: {datetime.now(UTC).strftime('%Y-%m-%d %H:%M UTC')}",
         f"- Machine: {machine_info()}",
         "- Display: SDL offscreen with Mesa llvmpipe (software GL); a kiosk PC with a GPU "
         "draws faster.",

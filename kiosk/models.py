@@ -21,3 +21,15 @@ class Matter:
     group: str | None = None
     area_code: str = ""
     dept_code: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PinyinKeys:
+    """Pinyin search keys of one text: ``full`` toneless pinyin and syllable ``initials``.
+
+    Computed by :func:`kiosk.pinyin_keys.pinyin_keys` at import time and stored beside each
+    matter, so that neither the kiosk's start nor a search pays for pypinyin.
+    """
+
+    full: str
+    initials: str

@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import Matter
-from kiosk.pinyin_keys import PinyinKeys
+from kiosk.models import Matter, PinyinKeys
 from offline_cache.database import database_error, transaction
 from offline_cache.errors import CacheError
 

@@ -47,7 +47,6 @@ class SearchScreen(KioskScreen):
     pinyin = StringProperty("")
     chinese_mode = BooleanProperty(True)
     candidates = ListProperty([])
-    _input: PinyinInput | None = None
 
     @property
     def query(self) -> str:
@@ -55,13 +54,8 @@ class SearchScreen(KioskScreen):
         return self.text + self.pinyin
 
     def input_engine(self) -> PinyinInput:
-        """The pinyin engine over the catalogue's vocabulary, built on first use."""
-        if self._input is None:
-            catalog = self.services.catalog
-            vocabulary = [matter.name for matter in catalog.matters()]
-            vocabulary += [name for name, _count in catalog.departments()]
-            self._input = PinyinInput(vocabulary)
-        return self._input
+        """The pinyin engine over the catalogue's vocabulary (built at start-up)."""
+        return self.services.pinyin_input()
 
     def on_key(self, keycode: str | None, internal: str | None) -> None:
         """One key released on the on-screen keyboard."""

@@ -64,7 +64,7 @@ class KioskScreen(Screen):
     title = StringProperty("")
     show_back = BooleanProperty(True)
 
-    def add_widget(self, widget, *args, **kwargs):  # noqa: D102 - see class docstring
+    def add_widget(self, widget, *args, **kwargs):
         frame = self.ids.get("content") if hasattr(self, "ids") else None
         if frame is not None and widget is not self.ids.get("frame"):
             return frame.add_widget(widget, *args, **kwargs)

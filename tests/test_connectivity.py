@@ -6,6 +6,7 @@ import json
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 
@@ -14,9 +15,9 @@ from kiosk.connectivity import ConnectivityMonitor
 
 class Health(BaseHTTPRequestHandler):
     status = 200
-    body = {"status": "ok", "time": "2026-11-23T08:00:00+08:00"}
+    body: ClassVar[object] = {"status": "ok", "time": "2026-11-23T08:00:00+08:00"}
 
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+    def do_GET(self) -> None:
         payload = json.dumps(self.body).encode()
         self.send_response(self.status if self.path == "/api/v1/health" else 404)
         self.send_header("Content-Type", "application/json")

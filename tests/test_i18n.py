@@ -35,14 +35,16 @@ def test_screens_have_messages_to_translate():
 
 def test_chinese_catalogue_translates_every_screen_message():
     catalogue = po_catalogue("zh_CN")
-    missing = [m for m in sorted(screen_messages()) if not (catalogue.get(m) and catalogue.get(m).string)]
+    missing = [
+        m for m in sorted(screen_messages()) if not (catalogue.get(m) and catalogue.get(m).string)
+    ]
     assert not missing, f"untranslated in zh_CN: {missing}"
 
 
 @pytest.mark.parametrize("language", sorted(LANGUAGES))
 def test_catalogue_has_no_stale_messages(language: str):
     used = screen_messages()
-    stale = [message.id for message in po_catalogue(language) if message.id and message.id not in used]
+    stale = [m.id for m in po_catalogue(language) if m.id and m.id not in used]
     assert not stale, f"{language}: not used by any screen: {stale}"
 
 
@@ -59,7 +61,8 @@ def test_placeholders_survive_translation():
     catalogue = po_catalogue("zh_CN")
     for message in catalogue:
         if message.id:
-            assert set(re.findall(r"{\w+}", message.id)) == set(re.findall(r"{\w+}", message.string))
+            names = set(re.findall(r"{\w+}", message.id))
+            assert names == set(re.findall(r"{\w+}", message.string))
 
 
 def test_translator_switches_and_tells_listeners():

@@ -12,7 +12,10 @@ REPO = Path(__file__).resolve().parent.parent
 FORBIDDEN = {
     "drivers": {"kivy", "sqlite3", "requests", "http", "urllib.request", "offline_cache",
                 "screens", "kiosk"},
-    "offline_cache": {"kivy", "requests", "http", "urllib.request", "screens"},
+    # the cache may use the core's plain data types (kiosk.models) and nothing else of it
+    "offline_cache": {"kivy", "requests", "http", "urllib.request", "screens", "pypinyin",
+                      *(f"kiosk.{name}" for name in ("catalog", "search", "pinyin_keys",
+                                                     "services", "config", "cli"))},
     "kiosk": {"kivy", "screens"},
     "screens": {"drivers", "sqlite3", "offline_cache"},
 }
