@@ -23,8 +23,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from kiosk.models import Matter
-from kiosk.pinyin_keys import PinyinKeys, pinyin_keys
+from kiosk.models import Matter, PinyinKeys
 from offline_cache.catalog_store import CatalogRecord, CatalogStore
 from offline_cache.database import open_database
 
@@ -359,6 +358,10 @@ def _store_catalog(
 
 def catalog_records(matters: list[Matter]) -> list[CatalogRecord]:
     """The matters with their pinyin keys (each department's keys computed once)."""
+    # imported here: pypinyin's tables cost about 0.25 s, which the kiosk's start-up
+    # (reading an already imported catalogue) should not pay
+    from kiosk.pinyin_keys import pinyin_keys
+
     department_keys: dict[str, PinyinKeys] = {}
     records = []
     for matter in matters:

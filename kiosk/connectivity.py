@@ -11,8 +11,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-import requests
+if TYPE_CHECKING:  # requests costs ~0.1 s to import; the probe thread imports it
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +23,8 @@ Listener = Callable[[bool], None]
 
 def probe_health(session: requests.Session, base_url: str, timeout: float) -> bool:
     """True when ``base_url``/health answers 200 with status ok within ``timeout``."""
+    import requests
+
     try:
         response = session.get(f"{base_url.rstrip('/')}/health", timeout=timeout)
         return response.status_code == 200 and response.json().get("status") == "ok"
@@ -39,7 +43,7 @@ class ConnectivityMonitor:
         self._listeners: list[Listener] = []
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._http = requests.Session()
+        self._http: requests.Session | None = None
 
     def add_listener(self, listener: Listener) -> None:
         """Call ``listener(online)`` from the probe thread whenever the state changes."""
@@ -47,6 +51,10 @@ class ConnectivityMonitor:
 
     def check_now(self) -> bool:
         """Probe once, update the state and tell listeners when it changed."""
+        if self._http is None:
+            import requests
+
+            self._http = requests.Session()
         online = probe_health(self._http, self.base_url, self.timeout)
         if online != self.online:
             log.info("platform %s", "online" if online else "offline")

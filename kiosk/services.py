@@ -9,13 +9,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kiosk.catalog import SAMPLE_CATALOG, CatalogService
 from kiosk.config import KioskConfig
 from kiosk.connectivity import ConnectivityMonitor
 from kiosk.i18n import Translator
-from kiosk.pinyin_input import PinyinInput
 from kiosk.session import Session
+
+if TYPE_CHECKING:  # pypinyin is loaded off the start-up path, by the warm-up thread
+    from kiosk.pinyin_input import PinyinInput
 
 
 @dataclass
@@ -36,6 +39,8 @@ class KioskServices:
 
     def pinyin_input(self) -> PinyinInput:
         """The pinyin engine over the catalogue's words (about 0.2 s to build, once)."""
+        from kiosk.pinyin_input import PinyinInput
+
         if self._pinyin_input is None:
             vocabulary = self._vocabulary()
             with self._pinyin_lock:
@@ -54,6 +59,8 @@ class KioskServices:
         vocabulary = self._vocabulary()
 
         def build() -> None:
+            from kiosk.pinyin_input import PinyinInput
+
             with self._pinyin_lock:
                 if self._pinyin_input is None:
                     self._pinyin_input = PinyinInput(vocabulary)
