@@ -99,6 +99,15 @@ class KioskApp(App):
         # while the attract loop runs; the pinyin engine builds on its own thread
         self.services.catalog.search("warm up", limit=1)
         self.services.prepare_pinyin_input(on_ready=lambda: gc.freeze())
+        # build the other screens one per frame, so the first tap on each is as fast as later
+        pending = [name for name in SCREENS if not self.manager.has_screen(name)]
+
+        def build_next(_dt: float) -> None:
+            if pending:
+                self.screen(pending.pop(0))
+                Clock.schedule_once(build_next, 0)
+
+        Clock.schedule_once(build_next, 0)
 
     def on_stop(self) -> None:
         """Stop background threads and forget the visit."""
