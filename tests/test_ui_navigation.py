@@ -162,3 +162,13 @@ def test_attract_clock_follows_time_and_language(kiosk):
     assert app.date_text in texts and "星期" not in app.date_text
     app.time_text = "23:59"  # what the one-second tick does; labels follow at once
     assert "23:59" in {label.text for label in attract.walk() if hasattr(label, "text")}
+
+
+def test_large_text_can_be_chosen_before_the_visit_starts(kiosk):
+    app = kiosk.app
+    attract = app.screen("attract")
+    kiosk.tap(attract.ids.large_text)
+    assert app.manager.current == "attract" and app.large_text
+    window = app.root_window
+    kiosk.tap_at(window.width / 2, window.height / 2)
+    assert app.manager.current == "home" and app.large_text, "the choice carries into the visit"
