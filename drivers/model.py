@@ -1,0 +1,111 @@
+"""One device model for every device class (ID card reader, printer, camera).
+
+State names follow XFS4IoT so that a technician who knows bank terminals reads them at once;
+health-check levels follow UnifiedPOS. Drivers publish changes through one thread-safe
+:class:`EventChannel`; the UI layer drains it on its own thread.
+"""
+
+from __future__ import annotations
+
+import queue
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class DeviceState(str, Enum):
+    """Whether the device can serve a citizen now."""
+
+    STARTING = "starting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    POWER_OFF = "powerOff"
+    NO_DEVICE = "noDevice"
+    HARDWARE_ERROR = "hardwareError"
+    USER_ERROR = "userError"
+    BUSY = "deviceBusy"
+
+
+class MediaState(str, Enum):
+    """Card in the reader, slip in the printer's mouth."""
+
+    UNKNOWN = "unknown"
+    PRESENT = "present"
+    NOT_PRESENT = "notPresent"
+    JAMMED = "jammed"
+
+
+class SupplyState(str, Enum):
+    """Consumables such as receipt paper."""
+
+    UNKNOWN = "unknown"
+    FULL = "full"
+    LOW = "low"
+    OUT = "out"
+    NOT_SUPPORTED = "notSupported"
+
+
+class ErrorAction(str, Enum):
+    """What it takes to clear an error: who must do what."""
+
+    RETRY = "retry"
+    RESET = "reset"
+    CLEAR = "clear"  # a person clears it: remove the card, close the cover, load paper
+    MAINTENANCE = "maintenance"
+    CONFIGURATION = "configuration"
+
+
+class HealthLevel(str, Enum):
+    """UnifiedPOS CheckHealth levels."""
+
+    INTERNAL = "internal"  # no physical change
+    EXTERNAL = "external"  # may move media or print
+    INTERACTIVE = "interactive"  # needs a technician at the device
+
+
+@dataclass(frozen=True)
+class DeviceStatus:
+    """A snapshot of one device; cheap to read, refreshed by the driver."""
+
+    state: DeviceState
+    media: MediaState = MediaState.UNKNOWN
+    supplies: dict[str, SupplyState] = field(default_factory=dict)
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class DeviceEvent:
+    """Something a listener should know: a status change or an error with its action."""
+
+    device: str
+    kind: str  # "status" or "error"
+    status: DeviceStatus
+    message: str = ""
+    action: ErrorAction | None = None
+
+
+class EventChannel:
+    """The one thread-safe path from driver threads to whoever listens (the UI, the CLI)."""
+
+    def __init__(self, maxsize: int = 1000) -> None:
+        self._queue: queue.Queue[DeviceEvent] = queue.Queue(maxsize)
+
+    def publish(self, event: DeviceEvent) -> None:
+        """Queue ``event``; when nobody drains the queue the oldest event is dropped."""
+        while True:
+            try:
+                self._queue.put_nowait(event)
+                return
+            except queue.Full:
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    pass
+
+    def drain(self) -> list[DeviceEvent]:
+        """Every event queued so far, oldest first, without blocking."""
+        events = []
+        while True:
+            try:
+                events.append(self._queue.get_nowait())
+            except queue.Empty:
+                return events
