@@ -1,0 +1,1 @@
+"""Camera: frame sources, QR decoding and document capture (OpenCV, headless build)."""

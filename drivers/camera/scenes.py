@@ -1,0 +1,45 @@
+"""Generated camera scenes with known answers, for the camera emulator and the tests.
+
+Every scene returns the frame and the truth (where the page's corners are, which QR text
+it shows), so that detection can be checked to the pixel without any real camera.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+
+def qr_image(text: str, module_px: int = 8, border_modules: int = 4) -> np.ndarray:
+    """A clean black-on-white QR code for ``text`` (grayscale)."""
+    code = cv2.QRCodeEncoder.create().encode(text)
+    code = cv2.resize(code, None, fx=module_px, fy=module_px, interpolation=cv2.INTER_NEAREST)
+    pad = border_modules * module_px
+    return cv2.copyMakeBorder(code, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
+
+
+def document_scene(
+    corners: np.ndarray,
+    size: tuple[int, int] = (1280, 720),
+    text: str | None = None,
+    seed: int = 0,
+) -> np.ndarray:
+    """A white A4-like page with printed lines (and an optional QR code) on a dark desk,
+    seen with its corners at ``corners`` (TL, TR, BR, BL) in a BGR frame of ``size``."""
+    rng = np.random.default_rng(seed)
+    page = np.full((1123, 794), 245, np.uint8)  # A4 at 96 dpi
+    for row in range(120, 1000, 48):
+        width = int(rng.integers(300, 650))
+        cv2.line(page, (72, row), (72 + width, row), 40, 6)
+    if text:
+        code = qr_image(text, module_px=10)
+        page[80:80 + code.shape[0], 794 - 80 - code.shape[1]:794 - 80] = code
+    source = np.array([[0, 0], [793, 0], [793, 1122], [0, 1122]], np.float32)
+    matrix = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
+    width, height = size
+    desk = np.full((height, width), 60, np.uint8)
+    desk += rng.integers(0, 12, desk.shape, dtype=np.uint8)
+    warped = cv2.warpPerspective(page, matrix, (width, height), borderValue=0)
+    mask = cv2.warpPerspective(np.full_like(page, 255), matrix, (width, height))
+    frame = np.where(mask > 127, warped, desk).astype(np.uint8)
+    return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
