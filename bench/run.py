@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.common import BenchResult, machine_info
 
-MODULES = ("bench.bench_search", "bench.bench_ui")
+MODULES = ("bench.bench_search", "bench.bench_ui", "bench.bench_camera")
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 

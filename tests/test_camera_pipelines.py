@@ -15,16 +15,34 @@ from drivers.camera.scenes import document_scene, qr_image
 TILTED = np.array([[420, 80], [820, 110], [860, 660], [390, 640]], np.float32)
 
 
-def test_receipt_qr_decodes_exactly():
+ENGINES = pytest.mark.parametrize("engine", QRDecoder.ENGINES)
+
+
+@ENGINES
+def test_receipt_qr_decodes_exactly(engine):
     text = "K511602-HALL-01-20261123-000001-7"
     frame = cv2.cvtColor(qr_image(text), cv2.COLOR_GRAY2BGR)
-    codes = QRDecoder().decode(frame)
+    codes = QRDecoder(engine).decode(frame)
     assert [code.text for code in codes] == [text]
     assert len(codes[0].corners) == 4
 
 
-def test_chinese_qr_payload():
-    assert [c.text for c in QRDecoder().decode(qr_image("居住证 受理回执"))] == ["居住证 受理回执"]
+@ENGINES
+def test_chinese_qr_payload(engine):
+    codes = QRDecoder(engine).decode(qr_image("居住证 受理回执"))
+    assert [c.text for c in codes] == ["居住证 受理回执"]
+
+
+def test_gbk_bytes_become_chinese():
+    from drivers.camera.qr import text_from_bytes
+
+    assert text_from_bytes("受理回执".encode("gbk"), "?") == "受理回执"
+    assert text_from_bytes(b"\xff\xfe\xff", "?") == "?"
+
+
+def test_unknown_engine_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown QR engine"):
+        QRDecoder("tesseract")
 
 
 def test_gbk_payload_shown_as_latin1_is_repaired():
@@ -34,13 +52,16 @@ def test_gbk_payload_shown_as_latin1_is_repaired():
     assert repair_text("已是中文") == "已是中文"
 
 
-def test_qr_on_a_tilted_page_is_found():
+@ENGINES
+def test_qr_on_a_tilted_page_is_found(engine):
     frame = document_scene(TILTED, text="K511602-HALL-01-20261123-000042-Q")
-    assert "K511602-HALL-01-20261123-000042-Q" in [c.text for c in QRDecoder().decode(frame)]
+    codes = QRDecoder(engine).decode(frame)
+    assert "K511602-HALL-01-20261123-000042-Q" in [c.text for c in codes]
 
 
-def test_empty_or_blank_frames_give_nothing():
-    decoder = QRDecoder()
+@ENGINES
+def test_empty_or_blank_frames_give_nothing(engine):
+    decoder = QRDecoder(engine)
     assert decoder.decode(np.zeros((0, 0), np.uint8)) == []
     assert decoder.decode(np.full((720, 1280, 3), 128, np.uint8)) == []
 
