@@ -43,3 +43,31 @@ def document_scene(
     mask = cv2.warpPerspective(np.full_like(page, 255), matrix, (width, height))
     frame = np.where(mask > 127, warped, desk).astype(np.uint8)
     return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
+
+
+def face_scene(
+    centre: tuple[int, int] = (640, 360),
+    face_width: int = 260,
+    size: tuple[int, int] = (1280, 720),
+) -> np.ndarray:
+    """A drawn frontal face (oval, brows, eyes, nose, mouth) on a plain background (BGR).
+
+    Crude on purpose: it has the light/dark structure a frontal-face detector keys on, and a
+    known position and size, so tests know the answer without a photograph of anyone.
+    """
+    width, height = size
+    image = np.full((height, width), 200, np.uint8)
+    cx, cy = centre
+    unit = face_width / 220.0
+
+    def scaled(value: float) -> int:
+        return round(value * unit)
+
+    cv2.ellipse(image, (cx, cy), (scaled(110), scaled(145)), 0, 0, 360, 170, -1)
+    for dx in (-40, 40):
+        cv2.ellipse(image, (cx + scaled(dx), cy - scaled(35)), (scaled(24), scaled(11)), 0, 0,
+                    360, 40, -1)
+    cv2.ellipse(image, (cx, cy - scaled(65)), (scaled(60), scaled(12)), 0, 0, 360, 120, -1)
+    cv2.line(image, (cx, cy - scaled(25)), (cx, cy + scaled(25)), 120, max(1, scaled(6)))
+    cv2.ellipse(image, (cx, cy + scaled(60)), (scaled(40), scaled(12)), 0, 0, 360, 60, -1)
+    return cv2.cvtColor(image, cv2.COLOR_GRAY2BGR)
