@@ -12,4 +12,5 @@ COMMANDS: tuple[str, ...] = (
     "kiosk.commands.catalog",
     "kiosk.commands.config",
     "kiosk.commands.diagnose",
+    "kiosk.commands.devices",
 )
