@@ -40,3 +40,47 @@ def test_scan_qr_failures_are_clear(tmp_path: Path, capsys):
     bad = tmp_path / "x.png"
     bad.write_bytes(b"nope")
     assert main(["devices", "scan-qr", "--image", str(bad)]) == 2
+
+
+def test_read_idcard_masks_the_number_by_default(capsys):
+    assert main(["devices", "read-idcard", "--port", "emulator://idcard?card=rare_name"]) == 0
+    out = capsys.readouterr().out
+    assert "测试堃喆䶮𠮷" in out and "511602********" in out and "长期" in out
+    assert "address" not in out
+
+
+def test_read_idcard_show_number_and_failures(capsys):
+    assert main(["devices", "read-idcard", "--port", "emulator://idcard", "--json",
+                 "--show-number"]) == 0
+    fields = json.loads(capsys.readouterr().out)
+    assert "*" not in fields["id_number"] and fields["address"]
+    assert main(["devices", "read-idcard", "--port", "emulator://idcard?card=none"]) == 1
+    assert "no card" in capsys.readouterr().err
+    assert main(["devices", "read-idcard", "--port", "emulator://idcard?card=joker"]) == 2
+    assert "unknown card" in capsys.readouterr().err
+
+
+def test_emulate_on_a_pty_serves_other_processes(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "devices", "emulate", "idcard", "--pty",
+         "--card", "hmt"], stdout=subprocess.PIPE, text=True, cwd=repo,
+    )
+    try:
+        path = emulator.stdout.readline().strip()
+        assert path.startswith("/dev/pts/")
+        result = subprocess.run(
+            [sys.executable, "-m", "kiosk", "devices", "read-idcard", "--port",
+             f"serial://{path}", "--json"],
+            capture_output=True, text=True, timeout=30, cwd=repo, env=dict(os.environ),
+        )
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["card_type"] == "J"
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        assert emulator.wait(timeout=10) == 0

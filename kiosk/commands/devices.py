@@ -50,6 +50,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="decoder (default zxing; see docs/benchmarks.md)")
     scan.set_defaults(func=cmd_scan_qr)
 
+    read = actions.add_parser(
+        "read-idcard", help="read one ID card and print the identity (number masked)",
+        description=(
+            "Open the reader at --port (default: the configured idcard URL), read one card "
+            "and print the parsed identity. The ID number is masked (first 6, last 4) and "
+            "the address left out unless --show-number is given. Exit 1 with the reason "
+            "when no card could be read."
+        ),
+    )
+    read.add_argument("--port", metavar="URL",
+                      help="reader URL, e.g. serial:///dev/ttyUSB0 or emulator://idcard?card=hmt")
+    read.add_argument("--json", action="store_true", help="print JSON")
+    read.add_argument("--show-number", action="store_true",
+                      help="print the full ID number and the address (the citizen is present)")
+    read.set_defaults(func=cmd_read_idcard)
+
+    emulate = actions.add_parser(
+        "emulate", help="run a device emulator on a new pty",
+        description=(
+            "Start an emulator on a new pseudo-terminal and print its path, so that any "
+            "serial tool (or 'kiosk devices read-idcard --port serial://PATH') can talk to "
+            "it. Runs until interrupted."
+        ),
+    )
+    emulate.add_argument("device", choices=("idcard",), help="which device to emulate")
+    emulate.add_argument("--pty", action="store_true", required=True,
+                         help="serve on a new pty (the only transport for now)")
+    emulate.add_argument("--card", default="resident",
+                         help="sample card on the reader (default resident; none = empty)")
+    emulate.set_defaults(func=cmd_emulate)
+
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Configured devices and their URLs."""
@@ -93,3 +124,77 @@ def cmd_scan_qr(args: argparse.Namespace) -> int:
     if not codes:
         print("kiosk devices scan-qr: no QR code found", file=sys.stderr)
     return 0 if codes else 1
+
+
+def identity_fields(identity, show_number: bool) -> dict[str, str]:
+    """Printable fields of an identity; the number masked and no address unless asked."""
+    from drivers.idcard.identity import mask_number
+
+    fields = {
+        "card_type": identity.card_type,
+        "name": identity.name,
+        "gender": identity.gender,
+        "nation": identity.nation,
+        "birth_date": identity.birth_date,
+        "id_number": identity.id_number if show_number else mask_number(identity.id_number),
+        "issuer": identity.issuer,
+        "valid_from": identity.valid_from,
+        "valid_to": identity.valid_to,
+    }
+    if show_number:
+        fields["address"] = identity.address
+    return {key: str(value) for key, value in fields.items() if value}
+
+
+def cmd_read_idcard(args: argparse.Namespace) -> int:
+    """One read; the reason on failure."""
+    from drivers.idcard.connect import open_reader
+    from drivers.idcard.reader import ReaderError
+
+    try:
+        url = parse_device_url(args.port) if args.port else load_config(args.config).devices.idcard
+        reader, cleanup = open_reader(url)
+    except DeviceURLError as error:
+        print(f"kiosk devices read-idcard: {error}", file=sys.stderr)
+        return 2
+    try:
+        reader.open()
+        identity = reader.read_card()
+    except ReaderError as error:
+        print(f"kiosk devices read-idcard: {error} (device {error.status.state.value})",
+              file=sys.stderr)
+        return 1
+    finally:
+        cleanup()
+    if identity is None:
+        print("kiosk devices read-idcard: no card on the reader", file=sys.stderr)
+        return 1
+    fields = identity_fields(identity, args.show_number)
+    if args.json:
+        print(json.dumps(fields, ensure_ascii=False, indent=2))
+    else:
+        for key, value in fields.items():
+            print(f"{key:<11} {value}")
+    return 0
+
+
+def cmd_emulate(args: argparse.Namespace) -> int:
+    """Serve the emulator until Ctrl-C."""
+    import signal
+
+    from drivers.idcard.connect import start_emulator
+
+    try:
+        emulator = start_emulator(parse_device_url(f"emulator://idcard?card={args.card}"))
+    except DeviceURLError as error:
+        print(f"kiosk devices emulate: {error}", file=sys.stderr)
+        return 2
+    stop_signals = {signal.SIGINT, signal.SIGTERM}
+    signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)  # delivered to sigwait below
+    path = emulator.start_pty()
+    print(path, flush=True)
+    try:
+        signal.sigwait(stop_signals)
+    finally:
+        emulator.stop()
+    return 0
