@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bench.common import BenchResult, machine_info
 
-MODULES = ("bench.bench_search", "bench.bench_ui", "bench.bench_camera")
+MODULES = ("bench.bench_search", "bench.bench_ui", "bench.bench_camera", "bench.bench_devices")
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 
