@@ -84,3 +84,25 @@ def test_emulate_on_a_pty_serves_other_processes(tmp_path: Path):
     finally:
         emulator.send_signal(signal.SIGTERM)
         assert emulator.wait(timeout=10) == 0
+
+
+def test_status_reports_each_device_and_fails_on_a_broken_one(tmp_path: Path, capsys):
+    good = tmp_path / "good.ini"
+    good.write_text("[devices]\nidcard = emulator://idcard\n", "utf-8")
+    assert main(["--config", str(good), "devices", "status", "--json"]) == 0
+    reports = {r["device"]: r for r in json.loads(capsys.readouterr().out)}
+    assert reports["idcard"]["ok"] and "self-test passed" in reports["idcard"]["detail"]
+    assert reports["camera"]["ok"]
+
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[devices]\nidcard = serial:///dev/ttyNOPE\n"
+                   "camera = emulator://camera?scene=black\n", "utf-8")
+    assert main(["--config", str(bad), "devices", "status", "--json"]) == 1
+    reports = {r["device"]: r for r in json.loads(capsys.readouterr().out)}
+    assert reports["idcard"]["state"] == "noDevice"
+    assert reports["camera"]["state"] == "hardwareError" and "flat" in reports["camera"]["detail"]
+
+
+def test_selftest_reads_the_card_on_the_reader(tmp_path: Path, capsys):
+    assert main(["devices", "selftest", "idcard"]) == 0
+    assert "card read" in capsys.readouterr().out

@@ -35,6 +35,29 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     listing.add_argument("--json", action="store_true", help="print JSON")
     listing.set_defaults(func=cmd_list)
 
+    status = actions.add_parser(
+        "status", help="check every configured device without moving anything",
+        description=(
+            "Run the internal health check of each configured device (reader self-test, "
+            "printer status bytes, one camera frame) and print its state. Exit 1 when any "
+            "device is not online."
+        ),
+    )
+    status.add_argument("--json", action="store_true", help="print JSON")
+    status.set_defaults(func=cmd_status, level="internal", names=None)
+
+    selftest = actions.add_parser(
+        "selftest", help="full check of one or all devices (reads a card, prints a slip)",
+        description=(
+            "Run the external health check: the reader reads the card lying on it, the "
+            "printer prints a test slip, the camera looks for QR codes. Exit 1 when any "
+            "device fails."
+        ),
+    )
+    selftest.add_argument("name", nargs="?", choices=DEVICES, help="one device (default all)")
+    selftest.add_argument("--json", action="store_true", help="print JSON")
+    selftest.set_defaults(func=cmd_status, level="external")
+
     scan = actions.add_parser(
         "scan-qr", help="decode QR codes from an image file or one camera frame",
         description=(
@@ -93,6 +116,26 @@ def cmd_list(args: argparse.Namespace) -> int:
         for row in rows:
             print(f"{row['device']:<8} {row['transport']:<9} {row['url']}")
     return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    """Health reports of the chosen devices."""
+    from dataclasses import asdict
+
+    from drivers.model import HealthLevel
+    from kiosk.devices import CHECKS, check_device
+
+    config = load_config(args.config)
+    names = [args.name] if getattr(args, "name", None) else [n for n in DEVICES if n in CHECKS]
+    reports = [check_device(config, name, HealthLevel(args.level)) for name in names]
+    if args.json:
+        print(json.dumps([asdict(r) | {"ok": r.ok} for r in reports], ensure_ascii=False,
+                         indent=2))
+    else:
+        for report in reports:
+            print(f"{'ok  ' if report.ok else 'FAIL'}  {report.device:<8} {report.state:<14} "
+                  f"{report.detail} ({report.seconds * 1000:.0f} ms)")
+    return 0 if all(report.ok for report in reports) else 1
 
 
 def cmd_scan_qr(args: argparse.Namespace) -> int:
