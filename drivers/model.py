@@ -7,12 +7,13 @@ health-check levels follow UnifiedPOS. Drivers publish changes through one threa
 
 from __future__ import annotations
 
+import contextlib
 import queue
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 
 
-class DeviceState(str, Enum):
+class DeviceState(StrEnum):
     """Whether the device can serve a citizen now."""
 
     STARTING = "starting"
@@ -25,7 +26,7 @@ class DeviceState(str, Enum):
     BUSY = "deviceBusy"
 
 
-class MediaState(str, Enum):
+class MediaState(StrEnum):
     """Card in the reader, slip in the printer's mouth."""
 
     UNKNOWN = "unknown"
@@ -34,7 +35,7 @@ class MediaState(str, Enum):
     JAMMED = "jammed"
 
 
-class SupplyState(str, Enum):
+class SupplyState(StrEnum):
     """Consumables such as receipt paper."""
 
     UNKNOWN = "unknown"
@@ -44,7 +45,7 @@ class SupplyState(str, Enum):
     NOT_SUPPORTED = "notSupported"
 
 
-class ErrorAction(str, Enum):
+class ErrorAction(StrEnum):
     """What it takes to clear an error: who must do what."""
 
     RETRY = "retry"
@@ -54,7 +55,7 @@ class ErrorAction(str, Enum):
     CONFIGURATION = "configuration"
 
 
-class HealthLevel(str, Enum):
+class HealthLevel(StrEnum):
     """UnifiedPOS CheckHealth levels."""
 
     INTERNAL = "internal"  # no physical change
@@ -96,10 +97,8 @@ class EventChannel:
                 self._queue.put_nowait(event)
                 return
             except queue.Full:
-                try:
+                with contextlib.suppress(queue.Empty):
                     self._queue.get_nowait()
-                except queue.Empty:
-                    pass
 
     def drain(self) -> list[DeviceEvent]:
         """Every event queued so far, oldest first, without blocking."""
