@@ -1,0 +1,1 @@
+"""ESC/POS receipt printer: receipt layout, rendering, real-time status, emulator, driver."""
