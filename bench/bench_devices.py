@@ -1,4 +1,4 @@
-"""Device figures: a full ID card read over the pty emulator at 115200 baud.
+"""Device figures: ID card read over the pty emulator at 115200 baud; receipt rendering.
 
 A pty moves bytes at memory speed, so the emulator paces its replies like a 115200-baud
 UART (10 bits a byte); the serial floor of the 1,295-byte read reply is then about 0.11 s,
@@ -48,9 +48,27 @@ def card_reads() -> list[BenchResult]:
     )]
 
 
+def receipt_rendering() -> list[BenchResult]:
+    """A typical receipt (title, rows, Chinese lines, QR, cut) to ESC/POS bytes."""
+    from drivers.printer.render import render
+    from drivers.printer.testslip import test_slip
+
+    receipt = test_slip("511602-HALL-01")
+    render(receipt)  # python-escpos loads its printer profiles on first use
+    milliseconds = []
+    for _ in range(1000):
+        started = time.perf_counter()
+        render(receipt)
+        milliseconds.append((time.perf_counter() - started) * 1000)
+    median = statistics.median(milliseconds)
+    return [BenchResult("receipt rendered to ESC/POS bytes, p95 of 1,000",
+                        percentile(milliseconds, 95), "ms", goal=10,
+                        detail=f"median {median:.3f} ms")]
+
+
 def run() -> list[BenchResult]:
     """All device figures."""
-    return card_reads()
+    return card_reads() + receipt_rendering()
 
 
 if __name__ == "__main__":

@@ -80,8 +80,32 @@ def check_camera(url: DeviceURL, level: HealthLevel) -> tuple[DeviceState, str]:
     return DeviceState.ONLINE, detail
 
 
+def check_printer(url: DeviceURL, level: HealthLevel) -> tuple[DeviceState, str]:
+    """Status bytes (internal); a printed test slip and the status after it (external)."""
+    from drivers.printer.connect import open_printer
+    from drivers.printer.driver import PrinterError
+    from drivers.printer.testslip import test_slip
+
+    try:
+        driver, cleanup, _emulator = open_printer(url)
+    except OSError as error:  # serial.SerialException is an OSError
+        return DeviceState.NO_DEVICE, str(error)
+    try:
+        report = driver.status()
+        detail = f"{report.reason}, paper {report.status.supplies.get('paper', 'unknown')}"
+        if level is not HealthLevel.INTERNAL and report.ready:
+            report = driver.print_receipt(test_slip("selftest"))
+            detail = f"test slip printed; {report.reason}"
+        return report.status.state, detail
+    except PrinterError as error:
+        return error.status.state, str(error)
+    finally:
+        cleanup()
+
+
 CHECKS: dict[str, Callable[[DeviceURL, HealthLevel], tuple[DeviceState, str]]] = {
     "idcard": check_idcard,
+    "printer": check_printer,
     "camera": check_camera,
 }
 

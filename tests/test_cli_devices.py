@@ -106,3 +106,53 @@ def test_status_reports_each_device_and_fails_on_a_broken_one(tmp_path: Path, ca
 def test_selftest_reads_the_card_on_the_reader(tmp_path: Path, capsys):
     assert main(["devices", "selftest", "idcard"]) == 0
     assert "card read" in capsys.readouterr().out
+
+
+def test_print_test_prints_chinese_text_qr_and_cut(capsys):
+    assert main(["devices", "print-test", "--printer", "emulator://printer?paper=low"]) == 0
+    out = capsys.readouterr().out
+    assert "before: online, paper_low" in out
+    assert "中文：居住证办理、户口迁移。" in out and "。，、；：" in out and "￥0.00" in out
+    assert "[QR] K511602-TEST-00-20261123-000000-0" in out
+
+
+def test_print_test_refuses_with_the_reason(capsys):
+    assert main(["devices", "print-test", "--printer", "emulator://printer?paper=out"]) == 1
+    err = capsys.readouterr().err
+    assert "paper_out" in err and "action clear" in err
+    assert main(["devices", "print-test", "--printer", "emulator://printer?silent=1"]) == 1
+    assert "no_reply" in capsys.readouterr().err
+
+
+def test_printer_in_status_and_selftest(tmp_path: Path, capsys):
+    config = tmp_path / "kiosk.ini"
+    config.write_text("[devices]\nprinter = emulator://printer?cover=open\n", "utf-8")
+    assert main(["--config", str(config), "devices", "status", "--json"]) == 1
+    reports = {r["device"]: r for r in json.loads(capsys.readouterr().out)}
+    assert reports["printer"]["state"] == "userError"
+    assert main(["devices", "selftest", "printer"]) == 0
+    assert "test slip printed" in capsys.readouterr().out
+
+
+def test_emulate_printer_shows_what_was_printed(tmp_path: Path):
+    import signal
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parent.parent
+    emulator = subprocess.Popen(
+        [sys.executable, "-m", "kiosk", "devices", "emulate", "printer", "--pty"],
+        stdout=subprocess.PIPE, text=True, cwd=repo,
+    )
+    try:
+        path = emulator.stdout.readline().strip()
+        result = subprocess.run(
+            [sys.executable, "-m", "kiosk", "devices", "print-test", "--printer",
+             f"serial://{path}"], capture_output=True, text=True, timeout=30, cwd=repo,
+        )
+        assert result.returncode == 0, result.stderr
+    finally:
+        emulator.send_signal(signal.SIGTERM)
+        out, _ = emulator.communicate(timeout=10)
+    assert emulator.returncode == 0
+    assert "打印机自检 Printer test" in out and "[QR] K511602-TEST-00" in out

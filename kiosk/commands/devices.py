@@ -89,6 +89,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                       help="print the full ID number and the address (the citizen is present)")
     read.set_defaults(func=cmd_read_idcard)
 
+    print_test = actions.add_parser(
+        "print-test", help="print a test slip (Chinese text, QR code, cut) and report status",
+        description=(
+            "Check the printer's status, print a test slip with Chinese text, punctuation, "
+            "the yen sign, a QR code and a cut, then check the status again. With an "
+            "emulator:// URL the slip as the emulator understood it is shown. Exit 1 with "
+            "the reason when the printer is not ready or the print failed."
+        ),
+    )
+    print_test.add_argument("--printer", metavar="URL",
+                            help="printer URL (default: the configured printer), e.g. "
+                            "tcp://10.1.2.3:9100 or emulator://printer?paper=low")
+    print_test.set_defaults(func=cmd_print_test)
+
     emulate = actions.add_parser(
         "emulate", help="run a device emulator on a new pty",
         description=(
@@ -97,11 +111,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "it. Runs until interrupted."
         ),
     )
-    emulate.add_argument("device", choices=("idcard",), help="which device to emulate")
+    emulate.add_argument("device", choices=("idcard", "printer"), help="which device")
     emulate.add_argument("--pty", action="store_true", required=True,
                          help="serve on a new pty (the only transport for now)")
     emulate.add_argument("--card", default="resident",
-                         help="sample card on the reader (default resident; none = empty)")
+                         help="idcard: sample card on the reader (default resident; none)")
+    emulate.add_argument("--paper", choices=("ok", "low", "out"), default="ok",
+                         help="printer: paper sensor state (default ok)")
     emulate.set_defaults(func=cmd_emulate)
 
 
@@ -226,9 +242,15 @@ def cmd_emulate(args: argparse.Namespace) -> int:
     import signal
 
     from drivers.idcard.connect import start_emulator
+    from drivers.printer.connect import emulator_state
+    from drivers.printer.emulator import PrinterEmulator
 
     try:
-        emulator = start_emulator(parse_device_url(f"emulator://idcard?card={args.card}"))
+        if args.device == "idcard":
+            emulator = start_emulator(parse_device_url(f"emulator://idcard?card={args.card}"))
+        else:
+            url = parse_device_url(f"emulator://printer?paper={args.paper}")
+            emulator = PrinterEmulator(emulator_state(url))
     except DeviceURLError as error:
         print(f"kiosk devices emulate: {error}", file=sys.stderr)
         return 2
@@ -240,4 +262,46 @@ def cmd_emulate(args: argparse.Namespace) -> int:
         signal.sigwait(stop_signals)
     finally:
         emulator.stop()
+    if args.device == "printer":
+        # what was printed, as the emulator understood it, for the technician to compare
+        for line in emulator.lines():
+            print(line)
+        for payload in emulator.qr_payloads():
+            print(f"[QR] {payload}")
+    return 0
+
+
+def cmd_print_test(args: argparse.Namespace) -> int:
+    """Status, test slip, status."""
+    import time
+
+    from drivers.printer.connect import open_printer
+    from drivers.printer.driver import PrinterError
+    from drivers.printer.testslip import test_slip
+
+    try:
+        config = load_config(args.config)
+        url = parse_device_url(args.printer) if args.printer else config.devices.printer
+        driver, cleanup, emulator = open_printer(url)
+    except (DeviceURLError, OSError) as error:
+        print(f"kiosk devices print-test: {error}", file=sys.stderr)
+        return 2
+    try:
+        before = driver.status()
+        print(f"before: {before.status.state.value}, {before.reason}")
+        after = driver.print_receipt(test_slip(config.kiosk.id))
+        print(f"after:  {after.status.state.value}, {after.reason}")
+        if emulator is not None:
+            time.sleep(0.2)  # the emulator thread parses what the pty delivered
+            print("--- slip as printed (emulator) ---")
+            for line in emulator.lines():
+                print(line)
+            for payload in emulator.qr_payloads():
+                print(f"[QR] {payload}")
+    except PrinterError as error:
+        print(f"kiosk devices print-test: {error} ({error.reason}; action "
+              f"{error.action.value if error.action else 'none'})", file=sys.stderr)
+        return 1
+    finally:
+        cleanup()
     return 0
