@@ -92,10 +92,8 @@ class DeviceSupervisor(Generic[Device]):
 
     def _drop(self) -> None:
         if self._device is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._close(self._device)
-            except Exception:
-                pass
             self._device = None
 
     def _run(self) -> None:
