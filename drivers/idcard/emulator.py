@@ -71,6 +71,7 @@ class ScriptedCard:
 
     identity: Identity
     read_status: int = OK
+    fingerprint: bytes = b""  # 1,024 opaque bytes on cards with fingerprints
 
 
 def _resident(name: str, number17: str, seed: int, **extra: str) -> ScriptedCard:
@@ -250,7 +251,13 @@ class SamEmulator:
             self._selected = self._found
             return build_reply(OK, bytes(8)) if self._selected else build_reply(SELECT_FAILED)
         if command is Command.READ_NEW_ADDRESS:
-            return build_reply(NO_SUCH_ITEM if self._selected else READ_FAILED)
+            if not self._selected or self.card is None:
+                return build_reply(READ_FAILED)
+            new_address = self.card.identity.new_address
+            if not new_address:
+                return build_reply(NO_SUCH_ITEM)
+            # 35 UCS-2 characters, padded with spaces like the card's text block
+            return build_reply(OK, new_address.ljust(35)[:35].encode("utf-16-le"))
         # READ_BASE / READ_BASE_FP
         if not self._selected or self.card is None:
             return build_reply(READ_FAILED)
@@ -259,10 +266,12 @@ class SamEmulator:
         identity = self.card.identity
         text, photo = build_text_block(identity), identity.photo
         lengths = len(text).to_bytes(2, "big") + len(photo).to_bytes(2, "big")
+        fingerprint = b""
         if command is Command.READ_BASE_FP:
-            lengths += bytes(2)  # no fingerprint on synthetic cards
+            fingerprint = self.card.fingerprint
+            lengths += len(fingerprint).to_bytes(2, "big")
         self._read_done = True
-        return build_reply(OK, lengths + text + photo)
+        return build_reply(OK, lengths + text + photo + fingerprint)
 
     # --- the pty --------------------------------------------------------------------------
     def start_pty(self) -> str:

@@ -151,11 +151,13 @@ class Identity:
     card_version: str = ""
     authority_code: str = ""
     previous_number: str = ""
+    new_address: str = ""  # the "additional address" a police station wrote to the chip
+    fingerprint: bytes = field(default=b"", compare=False)  # 2 opaque templates, or empty
 
     def __repr__(self) -> str:
         shown = []
         for f in fields(self):
-            if f.name in ("address", "photo"):
+            if f.name in ("address", "photo", "new_address", "fingerprint"):
                 continue
             value = getattr(self, f.name)
             if f.name in ("id_number", "pass_number", "previous_number"):

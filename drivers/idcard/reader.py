@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from dataclasses import replace
 from typing import Any, Protocol
 
 import serial
@@ -48,7 +49,8 @@ __all__ = [
     "SamError",
 ]
 
-_OK, _FOUND, _NOT_FOUND = 0x90, 0x9F, 0x80
+_OK, _FOUND, _NOT_FOUND, _NO_SUCH_ITEM = 0x90, 0x9F, 0x80, 0x91
+_NEW_ADDRESS_TIMEOUT = 1.5  # the reference's reply deadline for 30 03
 _POLL = 0.02  # serial read timeout: how often the deadline is checked
 
 try:  # flushing a hung-up tty raises termios.error, which is not an OSError
@@ -279,6 +281,19 @@ class IdCardReader:
         self._set(info.state, media, detail or info.meaning)
         return self._error(SamError(info, self._status, detail))
 
+    def _read_new_address(self) -> str:
+        """The additional address on the chip, or "" when the card has none (SW3 0x91)."""
+        reply = self._command(Command.READ_NEW_ADDRESS, _NEW_ADDRESS_TIMEOUT)
+        if reply.sw3 == _NO_SUCH_ITEM:
+            return ""
+        if reply.sw3 != _OK:
+            raise self._fail(reply.sw3)
+        try:
+            text = reply.data[:70].decode("utf-16-le")
+        except UnicodeDecodeError as exc:
+            raise self._fail(0x33, "new address malformed") from exc
+        return text.rstrip(" \x00")
+
     # --- operations -----------------------------------------------------------------------
     def sam_id(self) -> bytes:
         """The SAM's raw 16-byte identifier (format it only for display)."""
@@ -291,8 +306,13 @@ class IdCardReader:
             self._set(DeviceState.ONLINE, None, "ready")
         return self._status
 
-    def read_card(self) -> Identity | None:
+    def read_card(self, *, fingerprint: bool = False, new_address: bool = False
+                  ) -> Identity | None:
         """Find, select and read a card; ``None`` when there is no card to read.
+
+        ``fingerprint`` uses the read that also returns the fingerprint templates (``30 10``;
+        empty on cards without them); ``new_address`` then asks for the additional address
+        (``30 03``), which most cards do not carry.
 
         "No card" includes a card that was just read, or refused, and not yet taken away.
         Errors raise a :class:`ReaderError` subclass after updating :attr:`status`.
@@ -311,22 +331,32 @@ class IdCardReader:
             return None
         self._set(DeviceState.BUSY, MediaState.PRESENT, "reading")
         self._expect(Command.SELECT_CARD)
-        data = self._expect(Command.READ_BASE, self.read_timeout).data
+        command = Command.READ_BASE_FP if fingerprint else Command.READ_BASE
+        data = self._expect(command, self.read_timeout).data
         try:
-            identity = _parse_read_data(data)
+            identity = _parse_read_data(data, with_fingerprint=fingerprint)
         except TextBlockError as exc:
             raise self._fail(0x33, f"card data malformed: {exc}") from exc
+        if new_address:
+            identity = replace(identity, new_address=self._read_new_address())
         self._set(DeviceState.ONLINE, MediaState.PRESENT, "card read")
         return identity
 
 
-def _parse_read_data(data: bytes) -> Identity:
-    """Split the ``30 01`` reply data by its length fields (never by fixed offsets)."""
-    if len(data) < 4:
+def _parse_read_data(data: bytes, *, with_fingerprint: bool = False) -> Identity:
+    """Split the ``30 01`` / ``30 10`` reply data by its length fields (never by offsets)."""
+    header = 6 if with_fingerprint else 4
+    if len(data) < header:
         raise TextBlockError("read reply has no length fields")
     text_len = int.from_bytes(data[0:2], "big")
     photo_len = int.from_bytes(data[2:4], "big")
-    if len(data) < 4 + text_len + photo_len:
-        raise TextBlockError(f"read reply shorter than its lengths {text_len} + {photo_len}")
-    text = data[4 : 4 + text_len]
-    return parse_text_block(text, data[4 + text_len : 4 + text_len + photo_len])
+    fp_len = int.from_bytes(data[4:6], "big") if with_fingerprint else 0
+    if len(data) < header + text_len + photo_len + fp_len:
+        raise TextBlockError(
+            f"read reply shorter than its lengths {text_len} + {photo_len} + {fp_len}")
+    text = data[header : header + text_len]
+    photo_end = header + text_len + photo_len
+    identity = parse_text_block(text, data[header + text_len : photo_end])
+    if fp_len:
+        identity = replace(identity, fingerprint=data[photo_end : photo_end + fp_len])
+    return identity
