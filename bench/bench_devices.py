@@ -51,9 +51,9 @@ def card_reads() -> list[BenchResult]:
 def receipt_rendering() -> list[BenchResult]:
     """A typical receipt (title, rows, Chinese lines, QR, cut) to ESC/POS bytes."""
     from drivers.printer.render import render
-    from drivers.printer.testslip import test_slip
+    from drivers.printer.testslip import printer_test_slip
 
-    receipt = test_slip("511602-HALL-01")
+    receipt = printer_test_slip("511602-HALL-01")
     render(receipt)  # python-escpos loads its printer profiles on first use
     milliseconds = []
     for _ in range(1000):

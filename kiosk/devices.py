@@ -84,7 +84,7 @@ def check_printer(url: DeviceURL, level: HealthLevel) -> tuple[DeviceState, str]
     """Status bytes (internal); a printed test slip and the status after it (external)."""
     from drivers.printer.connect import open_printer
     from drivers.printer.driver import PrinterError
-    from drivers.printer.testslip import test_slip
+    from drivers.printer.testslip import printer_test_slip
 
     try:
         driver, cleanup, _emulator = open_printer(url)
@@ -94,7 +94,7 @@ def check_printer(url: DeviceURL, level: HealthLevel) -> tuple[DeviceState, str]
         report = driver.status()
         detail = f"{report.reason}, paper {report.status.supplies.get('paper', 'unknown')}"
         if level is not HealthLevel.INTERNAL and report.ready:
-            report = driver.print_receipt(test_slip("selftest"))
+            report = driver.print_receipt(printer_test_slip("selftest"))
             detail = f"test slip printed; {report.reason}"
         return report.status.state, detail
     except PrinterError as error:

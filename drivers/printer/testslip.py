@@ -14,7 +14,7 @@ from drivers.printer.layout import Cut, KeyValue, QRCode, Receipt, Separator, Te
 TEST_QR = "K511602-TEST-00-20261123-000000-0"
 
 
-def test_slip(terminal: str, when: datetime | None = None) -> Receipt:
+def printer_test_slip(terminal: str, when: datetime | None = None) -> Receipt:
     """A test slip naming the terminal and the time."""
     when = when or datetime.now()
     return Receipt([

@@ -277,7 +277,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
 
     from drivers.printer.connect import open_printer
     from drivers.printer.driver import PrinterError
-    from drivers.printer.testslip import test_slip
+    from drivers.printer.testslip import printer_test_slip
 
     try:
         config = load_config(args.config)
@@ -289,7 +289,7 @@ def cmd_print_test(args: argparse.Namespace) -> int:
     try:
         before = driver.status()
         print(f"before: {before.status.state.value}, {before.reason}")
-        after = driver.print_receipt(test_slip(config.kiosk.id))
+        after = driver.print_receipt(printer_test_slip(config.kiosk.id))
         print(f"after:  {after.status.state.value}, {after.reason}")
         if emulator is not None:
             time.sleep(0.2)  # the emulator thread parses what the pty delivered
