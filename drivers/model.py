@@ -74,6 +74,16 @@ class DeviceStatus:
 
 
 @dataclass(frozen=True)
+class Capabilities:
+    """What a device class can do, so the kiosk offers only what works (XFS capabilities)."""
+
+    device_class: str  # "IDC" card reader, "PTR" printer, "CAM" camera (XFS class names)
+    features: tuple[str, ...]
+    model: str = ""
+    firmware: str = ""
+
+
+@dataclass(frozen=True)
 class DeviceEvent:
     """Something a listener should know: a status change or an error with its action."""
 

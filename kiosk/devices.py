@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.device_url import DeviceURL
-from drivers.model import DeviceState, HealthLevel
+from drivers.model import Capabilities, DeviceState, HealthLevel
 from kiosk.config import KioskConfig
 
 
@@ -101,6 +101,16 @@ def check_printer(url: DeviceURL, level: HealthLevel) -> tuple[DeviceState, str]
         return error.status.state, str(error)
     finally:
         cleanup()
+
+
+CAPABILITIES: dict[str, Capabilities] = {
+    "idcard": Capabilities("IDC", ("text", "photo_opaque", "fingerprint_opaque", "new_address",
+                                   "card_types_resident_J_I_Y")),
+    "printer": Capabilities("PTR", ("gb18030_text", "qr_native", "barcode", "cut",
+                                    "realtime_status")),
+    "camera": Capabilities("CAM", ("qr", "document_capture", "face_presence")),
+}
+"""Capabilities of our drivers per device; a vendor model string comes with real hardware."""
 
 
 CHECKS: dict[str, Callable[[DeviceURL, HealthLevel], tuple[DeviceState, str]]] = {

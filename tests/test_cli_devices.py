@@ -18,6 +18,7 @@ def test_list_shows_configured_urls(tmp_path: Path, capsys):
     rows = {row["device"]: row for row in json.loads(capsys.readouterr().out)}
     assert rows["idcard"]["transport"] == "serial"
     assert rows["printer"]["url"] == "emulator://printer"
+    assert rows["printer"]["class"] == "PTR" and "qr_native" in rows["printer"]["features"]
 
 
 def test_scan_qr_from_an_image_file(tmp_path: Path, capsys):

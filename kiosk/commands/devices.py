@@ -123,14 +123,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Configured devices and their URLs."""
+    from kiosk.devices import CAPABILITIES
+
     config = load_config(args.config)
     rows = [{"device": name, "url": str(getattr(config.devices, name)),
-             "transport": getattr(config.devices, name).scheme} for name in DEVICES]
+             "transport": getattr(config.devices, name).scheme,
+             "class": CAPABILITIES[name].device_class,
+             "features": list(CAPABILITIES[name].features)} for name in DEVICES]
     if args.json:
         print(json.dumps(rows, indent=2))
     else:
         for row in rows:
-            print(f"{row['device']:<8} {row['transport']:<9} {row['url']}")
+            print(f"{row['device']:<8} {row['class']:<4} {row['transport']:<9} {row['url']}  "
+                  f"[{', '.join(row['features'])}]")
     return 0
 
 
