@@ -16,7 +16,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Generic, TypeVar
 
-from drivers.model import DeviceEvent, DeviceState, DeviceStatus, ErrorAction, EventChannel
+from drivers.background import DeviceThread
+from drivers.model import DeviceState, DeviceStatus, ErrorAction, EventChannel
 
 Device = TypeVar("Device")
 
@@ -31,7 +32,7 @@ class DeviceUnavailable(RuntimeError):
         self.status = status
 
 
-class DeviceSupervisor(Generic[Device]):
+class DeviceSupervisor(DeviceThread, Generic[Device]):
     """Opens, probes and reopens one device on a background thread."""
 
     def __init__(
@@ -45,32 +46,18 @@ class DeviceSupervisor(Generic[Device]):
         interval: float = 0.5,
         backoff: tuple[float, float] = (0.1, 1.0),
     ) -> None:
-        self.name = name
+        super().__init__(name, channel)
         self._open = open_device
         self._probe = probe
         self._close = close_device
-        self.channel = channel or EventChannel()
         self.interval = interval
         self.backoff = backoff
-        self.status = DeviceStatus(DeviceState.STARTING)
         self._device: Device | None = None
         self._lock = threading.RLock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start supervising; a second call does nothing."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-            self._thread.start()
 
     def stop(self) -> None:
         """Stop and close the device."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        super().stop()
         with self._lock:
             self._drop()
 
@@ -81,14 +68,6 @@ class DeviceSupervisor(Generic[Device]):
             if self._device is None:
                 raise DeviceUnavailable(self.name, self.status)
             yield self._device
-
-    def _report(self, status: DeviceStatus, message: str = "",
-                action: ErrorAction | None = None) -> None:
-        changed = status.state != self.status.state
-        self.status = status
-        if changed:
-            kind = "error" if action else "status"
-            self.channel.publish(DeviceEvent(self.name, kind, status, message, action))
 
     def _drop(self) -> None:
         if self._device is not None:

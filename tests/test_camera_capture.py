@@ -67,7 +67,7 @@ def test_unplug_and_replug_come_back_online_within_3_s():
         wait_until(lambda: capture.latest()[1] > before + 1)
     finally:
         capture.stop()
-    kinds = [(e.kind, e.status.state) for e in capture.events.drain()]
+    kinds = [(e.kind, e.status.state) for e in capture.channel.drain()]
     assert ("error", DeviceState.OFFLINE) in kinds and kinds[-1] == ("status", DeviceState.ONLINE)
 
 
@@ -81,5 +81,5 @@ def test_a_missing_camera_ends_in_maintenance():
         wait_until(lambda: capture.status.state is DeviceState.HARDWARE_ERROR)
     finally:
         capture.stop()
-    last = capture.events.drain()[-1]
+    last = capture.channel.drain()[-1]
     assert last.action is ErrorAction.MAINTENANCE and "video9" in last.message

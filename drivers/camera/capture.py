@@ -16,11 +16,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+from drivers.background import DeviceThread
 from drivers.camera.sources import CameraError, FrameSource
-from drivers.model import DeviceEvent, DeviceState, DeviceStatus, ErrorAction, EventChannel
+from drivers.model import DeviceState, DeviceStatus, ErrorAction, EventChannel
 
 
-class CaptureThread:
+class CaptureThread(DeviceThread):
     """Reads frames from sources made by ``open_source`` on a daemon thread."""
 
     def __init__(
@@ -33,45 +34,19 @@ class CaptureThread:
         backoff: tuple[float, float] = (0.1, 2.0),
         max_failures: int = 5,
     ) -> None:
+        super().__init__(name, events)
         self._open_source = open_source
-        self.events = events or EventChannel()
-        self.name = name
         self.interval = interval
         self.backoff = backoff
         self.max_failures = max_failures
-        self.status = DeviceStatus(DeviceState.STARTING)
         self._frame: np.ndarray | None = None
         self._sequence = 0
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start capturing; a second call does nothing."""
-        if self._thread is None:
-            self._stop.clear()
-            self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        """Stop and release the source."""
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
 
     def latest(self) -> tuple[np.ndarray | None, int]:
         """The newest frame and its sequence number (0 before the first frame)."""
         with self._lock:
             return self._frame, self._sequence
-
-    def _set_status(self, status: DeviceStatus, message: str = "",
-                    action: ErrorAction | None = None) -> None:
-        if status.state == self.status.state:
-            return
-        self.status = status
-        kind = "error" if action else "status"
-        self.events.publish(DeviceEvent(self.name, kind, status, message, action))
 
     def _run(self) -> None:
         failures = 0
@@ -98,13 +73,13 @@ class CaptureThread:
             with self._lock:
                 self._frame = frame
                 self._sequence += 1
-            self._set_status(DeviceStatus(DeviceState.ONLINE, detail="capturing"))
+            self._report(DeviceStatus(DeviceState.ONLINE, detail="capturing"))
             time.sleep(self.interval)
 
     def _report_failure(self, failures: int, message: str) -> None:
         if failures >= self.max_failures:
-            self._set_status(DeviceStatus(DeviceState.HARDWARE_ERROR, detail=message),
+            self._report(DeviceStatus(DeviceState.HARDWARE_ERROR, detail=message),
                              message, ErrorAction.MAINTENANCE)
         else:
-            self._set_status(DeviceStatus(DeviceState.OFFLINE, detail=message),
+            self._report(DeviceStatus(DeviceState.OFFLINE, detail=message),
                              message, ErrorAction.RETRY)
