@@ -7,9 +7,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 # Debian packages the kiosk needs at run time: the SC font (ID-card name characters),
 # EGL/GL for SDL's offscreen and X11 windows, libmtdev for touch panels, xsel for Kivy's
-# clipboard provider, gettext for msgfmt checks.
+# clipboard provider, libusb for USB receipt printers.
 DEB_PACKAGES := fonts-noto-cjk libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
-	libx11-6 libxext6 libxrandr2 libxi6 libxcursor1 libmtdev1 xsel
+	libx11-6 libxext6 libxrandr2 libxi6 libxcursor1 libmtdev1 xsel libusb-1.0-0
 TEST_ENV := SDL_VIDEODRIVER=offscreen SDL_AUDIODRIVER=dummy KIVY_NO_ARGS=1
 
 .PHONY: setup system-deps fonts demo test bench screenshots lint locales clean

@@ -157,3 +157,13 @@ def test_emulate_printer_shows_what_was_printed(tmp_path: Path):
         out, _ = emulator.communicate(timeout=10)
     assert emulator.returncode == 0
     assert "打印机自检 Printer test" in out and "[QR] K511602-TEST-00" in out
+
+
+def test_usb_printer_that_is_not_connected_is_a_clear_no_device(tmp_path: Path, capsys):
+    # no USB printer is attached to the test machine: the real libusb path must say so
+    config = tmp_path / "kiosk.ini"
+    config.write_text("[devices]\nprinter = usb://0x0416:0x5011\n", "utf-8")
+    assert main(["--config", str(config), "devices", "status", "--json"]) == 1
+    reports = {r["device"]: r for r in json.loads(capsys.readouterr().out)}
+    assert reports["printer"]["state"] == "noDevice"
+    assert "0416:5011" in reports["printer"]["detail"]

@@ -1,6 +1,7 @@
 """Open a receipt printer from the kiosk's device URL.
 
-``serial:///dev/ttyS0?baudrate=9600`` and ``tcp://HOST:9100`` (a network printer, through
+``serial:///dev/ttyS0?baudrate=9600``, ``usb://0x0416:0x5011`` and
+``tcp://HOST:9100`` (a network printer, through
 pyserial's ``socket://`` handler) can answer status requests; ``file:///dev/usb/lp0`` is
 write-only. ``emulator://printer`` starts the ESC/POS emulator on a pty in this process;
 its query parameters set the sensors: ``paper=ok|low|out``, ``cover=open``, ``silent=1``.
@@ -48,8 +49,14 @@ def open_printer(
         driver = PrinterDriver.open_serial(url.target, baudrate=baudrate, channel=channel)
     elif url.scheme == "tcp":
         driver = PrinterDriver.open_serial(f"socket://{url.target}", channel=channel)
+    elif url.scheme == "usb":
+        from drivers.printer.usb_port import UsbPort
+
+        vendor, product = (int(part, 16) for part in url.target.split(":"))
+        driver = PrinterDriver(UsbPort(vendor, product), channel=channel)  # type: ignore[arg-type]
     elif url.scheme == "file":
         driver = PrinterDriver.open_file(url.target, channel=channel)
     else:
-        raise DeviceURLError(str(url), "a printer is driven over serial, tcp, file or emulator")
+        raise DeviceURLError(str(url),
+                             "a printer is driven over serial, usb, tcp, file or emulator")
     return driver, driver.close, None
