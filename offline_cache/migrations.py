@@ -63,9 +63,36 @@ CREATE TABLE task_types (
 );
 """
 
+_OUTBOX_TABLES = """
+-- Citizens' applications waiting for (or done with) the platform. Personal data is only in
+-- ``payload``, sealed (offline_cache.sealing); the other columns say where the record is.
+CREATE TABLE applications (
+    local_id          TEXT PRIMARY KEY NOT NULL,
+    receipt_no        TEXT UNIQUE,
+    state             TEXT NOT NULL,
+    item_code         TEXT NOT NULL,
+    payload           BLOB NOT NULL,
+    created_at        REAL NOT NULL,
+    updated_at        REAL NOT NULL,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   REAL,
+    last_error        TEXT,
+    quarantine_reason TEXT,
+    application_no    TEXT
+);
+CREATE INDEX applications_due ON applications (state, next_attempt_at, created_at);
+
+-- Last receipt sequence issued per day (receipt numbers are made on the kiosk).
+CREATE TABLE receipt_sequences (
+    day  TEXT PRIMARY KEY NOT NULL,
+    last INTEGER NOT NULL
+);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
+    Migration(2, "outbox: applications and receipt sequences", _OUTBOX_TABLES),
 )
 
 #: The schema version this software writes.

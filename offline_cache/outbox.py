@@ -1,0 +1,241 @@
+"""The outbox: one explicit state machine per citizen's application.
+
+    draft -> sealed -> uploading -> acknowledged -> status_synced -> purgeable
+                         |  ^
+                         v  |
+                     retry_later          uploading -> quarantined -> sealed (technician)
+
+Every transition is one SQL transaction that checks the state it starts from, so two
+workers (or a worker and a technician) can never move a record twice. The receipt number is
+made when the application is sealed, so the receipt prints while the network is down. The
+applicant, form and delivery details are sealed with the kiosk's key before they touch the
+database; the other columns carry no personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+from typing import Any
+
+from offline_cache.database import transaction
+from offline_cache.sealing import seal, unseal
+
+
+class State(StrEnum):
+    """Where an application is on its way to the platform."""
+
+    DRAFT = "draft"
+    SEALED = "sealed"
+    UPLOADING = "uploading"
+    RETRY_LATER = "retry_later"
+    ACKNOWLEDGED = "acknowledged"
+    STATUS_SYNCED = "status_synced"
+    QUARANTINED = "quarantined"
+    PURGEABLE = "purgeable"
+
+
+ALLOWED: dict[State, frozenset[State]] = {
+    State.DRAFT: frozenset({State.SEALED}),
+    State.SEALED: frozenset({State.UPLOADING}),
+    State.UPLOADING: frozenset({State.ACKNOWLEDGED, State.RETRY_LATER, State.QUARANTINED}),
+    State.RETRY_LATER: frozenset({State.UPLOADING}),
+    State.ACKNOWLEDGED: frozenset({State.STATUS_SYNCED, State.PURGEABLE}),
+    State.STATUS_SYNCED: frozenset({State.PURGEABLE}),
+    State.QUARANTINED: frozenset({State.SEALED}),
+    State.PURGEABLE: frozenset(),
+}
+"""Which state may follow which; anything else is a bug and raises InvalidTransition."""
+
+
+class InvalidTransition(Exception):
+    """The record is not in a state the requested move may start from."""
+
+
+@dataclass(frozen=True)
+class Application:
+    """A row of the outbox without its sealed payload."""
+
+    local_id: str
+    receipt_no: str | None
+    state: State
+    item_code: str
+    created_at: float
+    attempts: int
+    next_attempt_at: float | None
+    last_error: str | None
+    quarantine_reason: str | None
+    application_no: str | None
+
+
+_COLUMNS = ("local_id, receipt_no, state, item_code, created_at, attempts, next_attempt_at, "
+            "last_error, quarantine_reason, application_no")
+
+
+class Outbox:
+    """Applications in the kiosk database; ``master_key`` seals their personal data."""
+
+    def __init__(self, conn: sqlite3.Connection, master_key: bytes,
+                 make_number: Callable[[date, int], str],
+                 clock: Callable[[], float] = time.time) -> None:
+        """``make_number(day, sequence)`` formats receipt numbers (the core's rule)."""
+        self.conn = conn
+        self.master_key = master_key
+        self.make_number = make_number
+        self.clock = clock
+
+    # -- writing ------------------------------------------------------------------------
+    def create_draft(self, item_code: str, payload: dict[str, Any]) -> str:
+        """A new draft holding ``payload`` sealed; returns its local id."""
+        local_id = uuid.uuid4().hex
+        now = self.clock()
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO applications (local_id, state, item_code, payload, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (local_id, State.DRAFT, item_code, self._seal(local_id, payload), now, now),
+            )
+        return local_id
+
+    def seal_application(self, local_id: str, day: date | None = None) -> str:
+        """Freeze the draft and give it its receipt number (made here, offline).
+
+        The day's sequence is taken in the same transaction as the state change, so a crash
+        can never leave a sealed application without a number or a number used twice.
+        """
+        day = day or date.fromtimestamp(self.clock())
+        with transaction(self.conn):
+            row = self.conn.execute(
+                "SELECT last FROM receipt_sequences WHERE day = ?", (day.isoformat(),)
+            ).fetchone()
+            sequence = (row[0] if row else 0) + 1
+            self.conn.execute(
+                "INSERT INTO receipt_sequences (day, last) VALUES (?, ?) "
+                "ON CONFLICT(day) DO UPDATE SET last = excluded.last",
+                (day.isoformat(), sequence),
+            )
+            receipt_no = self.make_number(day, sequence)
+            self._move(local_id, State.SEALED, receipt_no=receipt_no)
+        return receipt_no
+
+    def start_upload(self, local_id: str) -> None:
+        """The sync worker takes the record (from sealed or retry_later)."""
+        with transaction(self.conn):
+            self._move(local_id, State.UPLOADING)
+
+    def acknowledge(self, local_id: str, application_no: str) -> None:
+        """The platform has the application; keep its official number."""
+        with transaction(self.conn):
+            self._move(local_id, State.ACKNOWLEDGED, application_no=application_no,
+                       last_error=None)
+
+    def retry_later(self, local_id: str, error: str, delay: float) -> None:
+        """A transient failure: try again after ``delay`` seconds."""
+        with transaction(self.conn):
+            self._move(local_id, State.RETRY_LATER, last_error=error,
+                       next_attempt_at=self.clock() + delay, attempts_increment=True)
+
+    def quarantine(self, local_id: str, reason: str) -> None:
+        """A permanent failure a technician must look at; the rest of the queue goes on."""
+        with transaction(self.conn):
+            self._move(local_id, State.QUARANTINED, quarantine_reason=reason,
+                       attempts_increment=True)
+
+    def release(self, local_id: str) -> None:
+        """The technician fixed the cause: send the quarantined record again."""
+        with transaction(self.conn):
+            self._move(local_id, State.SEALED, quarantine_reason=None, next_attempt_at=None)
+
+    def mark_status_synced(self, local_id: str) -> None:
+        """The progress of an acknowledged application has been fetched."""
+        with transaction(self.conn):
+            self._move(local_id, State.STATUS_SYNCED)
+
+    def recover_interrupted(self) -> int:
+        """At start-up: records left in ``uploading`` by a crash go back to retry_later.
+
+        The upload may or may not have reached the platform; resending it is safe because
+        the platform keys idempotency on the receipt number.
+        """
+        with transaction(self.conn):
+            cursor = self.conn.execute(
+                "UPDATE applications SET state = ?, next_attempt_at = ?, updated_at = ?,"
+                " last_error = 'interrupted while uploading' WHERE state = ?",
+                (State.RETRY_LATER, self.clock(), self.clock(), State.UPLOADING),
+            )
+        return cursor.rowcount
+
+    # -- reading ------------------------------------------------------------------------
+    def get(self, local_id: str) -> Application:
+        """One record (without its payload)."""
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM applications WHERE local_id = ?", (local_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(local_id)
+        return _application(row)
+
+    def payload(self, local_id: str) -> dict[str, Any]:
+        """The unsealed personal data of one record (for upload only; never log it)."""
+        row = self.conn.execute(
+            "SELECT payload FROM applications WHERE local_id = ?", (local_id,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(local_id)
+        return json.loads(unseal(self.master_key, row[0], _aad(local_id)))
+
+    def due(self, limit: int = 100) -> list[Application]:
+        """Records to send now, oldest first: sealed, or retry_later whose time has come."""
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM applications WHERE state = ? OR (state = ? AND "
+            "next_attempt_at <= ?) ORDER BY created_at, local_id LIMIT ?",
+            (State.SEALED, State.RETRY_LATER, self.clock(), limit),
+        ).fetchall()
+        return [_application(row) for row in rows]
+
+    def counts(self) -> dict[str, int]:
+        """Number of records per state (for the queue screen and the heartbeat)."""
+        rows = self.conn.execute("SELECT state, COUNT(*) FROM applications GROUP BY state")
+        return {state: count for state, count in rows}
+
+    # -- internals ----------------------------------------------------------------------
+    def _seal(self, local_id: str, payload: dict[str, Any]) -> bytes:
+        plaintext = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
+        return seal(self.master_key, plaintext, _aad(local_id))
+
+    def _move(self, local_id: str, target: State, *, attempts_increment: bool = False,
+              **fields: Any) -> None:
+        sources = [state for state, targets in ALLOWED.items() if target in targets]
+        assignments = ["state = ?", "updated_at = ?"]
+        values: list[Any] = [target, self.clock()]
+        for name, value in fields.items():
+            assignments.append(f"{name} = ?")
+            values.append(value)
+        if attempts_increment:
+            assignments.append("attempts = attempts + 1")
+        marks = ", ".join("?" for _ in sources)
+        cursor = self.conn.execute(
+            f"UPDATE applications SET {', '.join(assignments)} "
+            f"WHERE local_id = ? AND state IN ({marks})",
+            (*values, local_id, *sources),
+        )
+        if cursor.rowcount != 1:
+            current = self.conn.execute(
+                "SELECT state FROM applications WHERE local_id = ?", (local_id,)
+            ).fetchone()
+            where = f"it is {current[0]}" if current else "no such application"
+            raise InvalidTransition(f"cannot move {local_id} to {target}: {where}")
+
+
+def _aad(local_id: str) -> bytes:
+    return f"application|{local_id}".encode()
+
+
+def _application(row: tuple[Any, ...]) -> Application:
+    return Application(row[0], row[1], State(row[2]), *row[3:])
