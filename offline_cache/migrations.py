@@ -89,10 +89,24 @@ CREATE TABLE receipt_sequences (
 );
 """
 
+_ATTACHMENT_TABLE = """
+-- Document photos of an application, by the SHA-256 of their content (files on disk, sealed).
+-- The name a citizen sees is sealed inside the application's payload, not stored here.
+CREATE TABLE application_attachments (
+    local_id     TEXT NOT NULL REFERENCES applications (local_id) ON DELETE CASCADE,
+    sha256       TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    size         INTEGER NOT NULL,
+    PRIMARY KEY (local_id, sha256)
+);
+CREATE INDEX application_attachments_sha ON application_attachments (sha256);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
     Migration(2, "outbox: applications and receipt sequences", _OUTBOX_TABLES),
+    Migration(3, "outbox: attachments of applications", _ATTACHMENT_TABLE),
 )
 
 #: The schema version this software writes.

@@ -103,6 +103,29 @@ class Outbox:
             )
         return local_id
 
+    def add_attachment(self, local_id: str, digest: str, content_type: str, size: int) -> None:
+        """Link a stored file (AttachmentStore.put, already durable) to a draft."""
+        with transaction(self.conn):
+            state = self.conn.execute(
+                "SELECT state FROM applications WHERE local_id = ?", (local_id,)).fetchone()
+            if state is None or state[0] != State.DRAFT:
+                where = f"it is {state[0]}" if state else "no such application"
+                raise InvalidTransition(f"cannot attach to {local_id}: {where}")
+            self.conn.execute(
+                "INSERT OR IGNORE INTO application_attachments (local_id, sha256, content_type,"
+                " size) VALUES (?, ?, ?, ?)", (local_id, digest, content_type, size))
+
+    def attachments(self, local_id: str) -> list[tuple[str, str, int]]:
+        """(sha256, content_type, size) of an application's files."""
+        return list(self.conn.execute(
+            "SELECT sha256, content_type, size FROM application_attachments WHERE local_id = ?"
+            " ORDER BY sha256", (local_id,)))
+
+    def referenced_attachments(self) -> set[str]:
+        """Every digest some application still needs (for AttachmentStore.reconcile)."""
+        return {row[0] for row in self.conn.execute(
+            "SELECT DISTINCT sha256 FROM application_attachments")}
+
     def seal_application(self, local_id: str, day: date | None = None) -> str:
         """Freeze the draft and give it its receipt number (made here, offline).
 
