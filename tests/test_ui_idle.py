@@ -7,7 +7,10 @@ from dataclasses import replace
 
 import pytest
 
-pytestmark = pytest.mark.gui
+# Known issue, under investigation: in the offscreen harness Kivy's clock events were seen to
+# stop firing after about seven seconds of hand-pumped frames, now and then, so these
+# real-time tests are retried (a retry reruns the whole path; nothing is skipped).
+pytestmark = [pytest.mark.gui, pytest.mark.flaky(reruns=2)]
 
 
 @pytest.fixture()
