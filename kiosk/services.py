@@ -37,15 +37,19 @@ class KioskServices:
         catalog = self.catalog
         return [m.name for m in catalog.matters()] + [d for d, _n in catalog.departments()]
 
-    def pinyin_input(self) -> PinyinInput:
-        """The pinyin engine over the catalogue's words (about 0.2 s to build, once)."""
+    def _build_pinyin_input(self, vocabulary: list[str]) -> PinyinInput:
+        """Build the engine once, whichever thread gets here first."""
         from kiosk.pinyin_input import PinyinInput
 
+        with self._pinyin_lock:
+            if self._pinyin_input is None:
+                self._pinyin_input = PinyinInput(vocabulary)
+            return self._pinyin_input
+
+    def pinyin_input(self) -> PinyinInput:
+        """The pinyin engine over the catalogue's words (about 0.2 s to build, once)."""
         if self._pinyin_input is None:
-            vocabulary = self._vocabulary()
-            with self._pinyin_lock:
-                if self._pinyin_input is None:
-                    self._pinyin_input = PinyinInput(vocabulary)
+            return self._build_pinyin_input(self._vocabulary())
         return self._pinyin_input
 
     def prepare_pinyin_input(self, on_ready: Callable[[], None] | None = None) -> None:
@@ -59,11 +63,7 @@ class KioskServices:
         vocabulary = self._vocabulary()
 
         def build() -> None:
-            from kiosk.pinyin_input import PinyinInput
-
-            with self._pinyin_lock:
-                if self._pinyin_input is None:
-                    self._pinyin_input = PinyinInput(vocabulary)
+            self._build_pinyin_input(vocabulary)
             if on_ready is not None:
                 on_ready()
 
