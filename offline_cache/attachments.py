@@ -14,6 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,14 +92,29 @@ class AttachmentStore:
         names = (path.name.removesuffix(".sealed") for path in self.directory.glob("*.sealed"))
         return {name for name in names if DIGEST.fullmatch(name)}
 
-    def reconcile(self, referenced: set[str]) -> Reconciliation:
-        """Start-up pass: drop temporaries and unreferenced files, report missing ones."""
-        temporaries = list(self.directory.glob("*.tmp"))
+    def reconcile(self, referenced: set[str], min_age_s: float = 0.0) -> Reconciliation:
+        """Start-up pass: drop temporaries and unreferenced files, report missing ones.
+
+        Only files older than ``min_age_s`` are removed: another process may be between
+        writing a file and committing the row that references it (a submission in
+        progress), and its fresh file must not be mistaken for a crash's leftover.
+        """
+        cutoff = time.time() - min_age_s
+        temporaries = [path for path in self.directory.glob("*.tmp") if _older(path, cutoff)]
         for temporary in temporaries:
             temporary.unlink(missing_ok=True)
         stored = self.digests()
-        orphans = sorted(stored - referenced)
+        orphans = sorted(digest for digest in stored - referenced
+                         if _older(self.path(digest), cutoff))
         for digest in orphans:
             self.delete(digest)
         return Reconciliation(tuple(orphans), tuple(sorted(referenced - stored)),
                               len(temporaries))
+
+
+def _older(path: Path, cutoff: float) -> bool:
+    """True when ``path`` was last modified before ``cutoff`` (False when it is gone)."""
+    try:
+        return path.stat().st_mtime < cutoff
+    except FileNotFoundError:
+        return False

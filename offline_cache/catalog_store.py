@@ -85,6 +85,39 @@ class CatalogStore:
             raise self._error(error) from None
         return version
 
+    def apply_delta(
+        self,
+        records: Iterable[CatalogRecord],
+        removed: Iterable[str],
+        meta: Mapping[str, object],
+    ) -> int:
+        """Upsert changed matters and delete removed ones in one transaction.
+
+        For the platform's ``GET /catalog?since=N``; ``meta`` entries are merged into the
+        stored metadata (e.g. ``platform_version``). The local version goes up by one, as
+        for :meth:`replace_catalog`, so open screens notice. Returns that version.
+        """
+        try:
+            with transaction(self._conn) as conn:
+                version = self._version() + 1
+                conn.executemany(
+                    f"INSERT OR REPLACE INTO matters ({_MATTER_COLUMNS}, name_pinyin, "
+                    "name_initials, dept_pinyin, dept_initials) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (_record_row(record) for record in records),
+                )
+                conn.executemany("DELETE FROM matters WHERE item_code = ?",
+                                 ((code,) for code in removed))
+                stored_meta = {str(key): str(value) for key, value in meta.items()}
+                stored_meta["version"] = str(version)
+                conn.executemany(
+                    "INSERT OR REPLACE INTO catalog_meta (key, value) VALUES (?, ?)",
+                    sorted(stored_meta.items()),
+                )
+        except sqlite3.Error as error:
+            raise self._error(error) from None
+        return version
+
     # -- reading ---------------------------------------------------------------------
 
     def count(self) -> int:

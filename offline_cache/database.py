@@ -32,11 +32,15 @@ def open_database(
     *,
     busy_timeout_ms: int = BUSY_TIMEOUT_MS,
     migrations: tuple[Migration, ...] = MIGRATIONS,
+    durable: bool = False,
 ) -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path``, migrated to the latest schema.
 
     Creates the parent directory, turns on WAL, foreign keys and the busy timeout, then
-    applies any pending migrations.  Every failure is a :class:`CacheError` naming the
+    applies any pending migrations.  ``durable`` makes every commit reach the disk before it
+    returns (``synchronous=FULL``): the connection that seals citizens' applications uses it,
+    because a receipt is printed right after the commit and a power cut must not undo it.
+    Every failure is a :class:`CacheError` naming the
     file: :class:`CorruptDatabaseError` for a file that is not SQLite,
     :class:`~offline_cache.errors.SchemaTooNewError` for a file from newer software.
     """
@@ -52,7 +56,7 @@ def open_database(
     except sqlite3.Error as error:
         raise CacheError(f"{path}: cannot open database: {error}") from None
     try:
-        _configure(conn, busy_timeout_ms)
+        _configure(conn, busy_timeout_ms, durable)
         apply_migrations(conn, path, migrations)
     except CacheError:
         conn.close()
@@ -66,12 +70,12 @@ def open_database(
     return conn
 
 
-def _configure(conn: sqlite3.Connection, busy_timeout_ms: int) -> None:
+def _configure(conn: sqlite3.Connection, busy_timeout_ms: int, durable: bool = False) -> None:
     """Apply the per-connection pragmas (the first statements, so they also probe the file)."""
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
     mode = _enable_wal(conn, busy_timeout_ms)
     # NORMAL is only crash-safe under WAL; keep FULL if the filesystem refused WAL.
-    synchronous = "NORMAL" if mode.lower() == "wal" else "FULL"
+    synchronous = "NORMAL" if mode.lower() == "wal" and not durable else "FULL"
     conn.execute(f"PRAGMA synchronous = {synchronous}")
     conn.execute("PRAGMA foreign_keys = ON")
 

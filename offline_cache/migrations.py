@@ -102,11 +102,39 @@ CREATE TABLE application_attachments (
 CREATE INDEX application_attachments_sha ON application_attachments (sha256);
 """
 
+_SYNC_TABLES = """
+-- When the platform acknowledged an application (retention counts from here) and the last
+-- progress status it reported (received, accepted, in_review, ... completed).
+ALTER TABLE applications ADD COLUMN acknowledged_at REAL;
+ALTER TABLE applications ADD COLUMN platform_status TEXT;
+ALTER TABLE applications ADD COLUMN status_checked_at REAL;
+
+-- Platform documents cached for offline use: guides, forms, scenarios, policies (no personal
+-- data). ``kind`` + ``key`` name one document, e.g. ('guide', '11511602...').
+CREATE TABLE platform_documents (
+    kind       TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    version    INTEGER,
+    body       TEXT NOT NULL,
+    fetched_at REAL NOT NULL,
+    PRIMARY KEY (kind, key)
+);
+
+-- Small facts the sync worker keeps between runs: last catalogue version pulled, last
+-- successful sync, last heartbeat answer.
+CREATE TABLE sync_meta (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
     Migration(2, "outbox: applications and receipt sequences", _OUTBOX_TABLES),
     Migration(3, "outbox: attachments of applications", _ATTACHMENT_TABLE),
+    Migration(4, "sync: acknowledgement time, platform status, cached documents",
+              _SYNC_TABLES),
 )
 
 #: The schema version this software writes.

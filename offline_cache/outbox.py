@@ -72,10 +72,15 @@ class Application:
     last_error: str | None
     quarantine_reason: str | None
     application_no: str | None
+    acknowledged_at: float | None = None
+    platform_status: str | None = None
 
 
 _COLUMNS = ("local_id, receipt_no, state, item_code, created_at, attempts, next_attempt_at, "
-            "last_error, quarantine_reason, application_no")
+            "last_error, quarantine_reason, application_no, acknowledged_at, platform_status")
+
+UNSENT: tuple[State, ...] = (State.SEALED, State.UPLOADING, State.RETRY_LATER)
+"""States of an application the platform has not acknowledged yet (the backlog)."""
 
 
 class Outbox:
@@ -102,6 +107,30 @@ class Outbox:
                 (local_id, State.DRAFT, item_code, self._seal(local_id, payload), now, now),
             )
         return local_id
+
+    def enqueue(self, item_code: str, payload: dict[str, Any],
+                attachments: list[tuple[str, str, int]], day: date | None = None
+                ) -> tuple[str, str]:
+        """Draft, attach and seal in one transaction; returns (local_id, receipt_no).
+
+        For a submission whose files are already durable (AttachmentStore.put): one commit
+        instead of four, so either the whole application is in the queue or none of it.
+        ``attachments`` holds (sha256, content_type, size) per file.
+        """
+        local_id = uuid.uuid4().hex
+        now = self.clock()
+        with transaction(self.conn):
+            self.conn.execute(
+                "INSERT INTO applications (local_id, state, item_code, payload, created_at,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                (local_id, State.DRAFT, item_code, self._seal(local_id, payload), now, now),
+            )
+            self.conn.executemany(
+                "INSERT OR IGNORE INTO application_attachments (local_id, sha256, content_type,"
+                " size) VALUES (?, ?, ?, ?)",
+                [(local_id, digest, kind, size) for digest, kind, size in attachments])
+            receipt_no = self._number_and_seal(local_id, day)
+        return local_id, receipt_no
 
     def add_attachment(self, local_id: str, digest: str, content_type: str, size: int) -> None:
         """Link a stored file (AttachmentStore.put, already durable) to a draft."""
@@ -132,19 +161,23 @@ class Outbox:
         The day's sequence is taken in the same transaction as the state change, so a crash
         can never leave a sealed application without a number or a number used twice.
         """
-        day = day or date.fromtimestamp(self.clock())
         with transaction(self.conn):
-            row = self.conn.execute(
-                "SELECT last FROM receipt_sequences WHERE day = ?", (day.isoformat(),)
-            ).fetchone()
-            sequence = (row[0] if row else 0) + 1
-            self.conn.execute(
-                "INSERT INTO receipt_sequences (day, last) VALUES (?, ?) "
-                "ON CONFLICT(day) DO UPDATE SET last = excluded.last",
-                (day.isoformat(), sequence),
-            )
-            receipt_no = self.make_number(day, sequence)
-            self._move(local_id, State.SEALED, receipt_no=receipt_no)
+            return self._number_and_seal(local_id, day)
+
+    def _number_and_seal(self, local_id: str, day: date | None) -> str:
+        """Inside the caller's transaction: take the day's next sequence and seal."""
+        day = day or date.fromtimestamp(self.clock())
+        row = self.conn.execute(
+            "SELECT last FROM receipt_sequences WHERE day = ?", (day.isoformat(),)
+        ).fetchone()
+        sequence = (row[0] if row else 0) + 1
+        self.conn.execute(
+            "INSERT INTO receipt_sequences (day, last) VALUES (?, ?) "
+            "ON CONFLICT(day) DO UPDATE SET last = excluded.last",
+            (day.isoformat(), sequence),
+        )
+        receipt_no = self.make_number(day, sequence)
+        self._move(local_id, State.SEALED, receipt_no=receipt_no)
         return receipt_no
 
     def start_upload(self, local_id: str) -> None:
@@ -156,7 +189,7 @@ class Outbox:
         """The platform has the application; keep its official number."""
         with transaction(self.conn):
             self._move(local_id, State.ACKNOWLEDGED, application_no=application_no,
-                       last_error=None)
+                       last_error=None, next_attempt_at=None, acknowledged_at=self.clock())
 
     def retry_later(self, local_id: str, error: str, delay: float) -> None:
         """A transient failure: try again after ``delay`` seconds."""
@@ -175,10 +208,39 @@ class Outbox:
         with transaction(self.conn):
             self._move(local_id, State.SEALED, quarantine_reason=None, next_attempt_at=None)
 
+    def retry_now(self, local_id: str) -> State:
+        """A technician's "send it again": quarantined -> sealed, retry_later due now.
+
+        Returns the state the record was in. Any other state raises InvalidTransition.
+        """
+        with transaction(self.conn):
+            current = self.get(local_id).state
+            if current is State.QUARANTINED:
+                self._move(local_id, State.SEALED, quarantine_reason=None, next_attempt_at=None)
+            elif current is State.RETRY_LATER:
+                self.conn.execute(
+                    "UPDATE applications SET next_attempt_at = ?, updated_at = ?"
+                    " WHERE local_id = ?", (self.clock(), self.clock(), local_id))
+            else:
+                raise InvalidTransition(f"cannot retry {local_id}: it is {current}")
+        return current
+
     def mark_status_synced(self, local_id: str) -> None:
         """The progress of an acknowledged application has been fetched."""
         with transaction(self.conn):
             self._move(local_id, State.STATUS_SYNCED)
+
+    def record_status(self, local_id: str, status: str) -> None:
+        """Keep the platform's progress status; the first one moves acknowledged on."""
+        with transaction(self.conn):
+            now = self.clock()
+            self.conn.execute(
+                "UPDATE applications SET platform_status = ?, status_checked_at = ?,"
+                " updated_at = ? WHERE local_id = ? AND state IN (?, ?)",
+                (status, now, now, local_id, State.ACKNOWLEDGED, State.STATUS_SYNCED))
+            self.conn.execute(
+                "UPDATE applications SET state = ? WHERE local_id = ? AND state = ?",
+                (State.STATUS_SYNCED, local_id, State.ACKNOWLEDGED))
 
     def recover_interrupted(self) -> int:
         """At start-up: records left in ``uploading`` by a crash go back to retry_later.
@@ -220,6 +282,45 @@ class Outbox:
             "next_attempt_at <= ?) ORDER BY created_at, local_id LIMIT ?",
             (State.SEALED, State.RETRY_LATER, self.clock(), limit),
         ).fetchall()
+        return [_application(row) for row in rows]
+
+    def find(self, receipt_no: str) -> Application:
+        """The record of a receipt number (KeyError when this kiosk has none)."""
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM applications WHERE receipt_no = ?", (receipt_no,)
+        ).fetchone()
+        if row is None:
+            raise KeyError(receipt_no)
+        return _application(row)
+
+    def listing(self, states: tuple[State, ...] | None = None,
+                limit: int = 50) -> list[Application]:
+        """Records in ``states`` (all when None), oldest first, for the queue screen."""
+        chosen = tuple(states or State)
+        marks = ", ".join("?" for _ in chosen)
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM applications WHERE state IN ({marks})"
+            " ORDER BY created_at, local_id LIMIT ?", (*chosen, limit)).fetchall()
+        return [_application(row) for row in rows]
+
+    def backlog(self) -> tuple[int, float | None]:
+        """(number of unsent applications, created_at of the oldest) for gates and heartbeat."""
+        marks = ", ".join("?" for _ in UNSENT)
+        count, oldest = self.conn.execute(
+            f"SELECT COUNT(*), MIN(created_at) FROM applications WHERE state IN ({marks})",
+            UNSENT).fetchone()
+        return int(count), oldest
+
+    def needing_progress(self, older_than: float, limit: int = 20) -> list[Application]:
+        """Acknowledged records whose progress was not checked since ``older_than``.
+
+        Final statuses (completed, rejected) are not asked again.
+        """
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM applications WHERE state IN (?, ?) AND"
+            " (platform_status IS NULL OR platform_status NOT IN ('completed', 'rejected'))"
+            " AND COALESCE(status_checked_at, 0) < ? ORDER BY status_checked_at, created_at"
+            " LIMIT ?", (State.ACKNOWLEDGED, State.STATUS_SYNCED, older_than, limit)).fetchall()
         return [_application(row) for row in rows]
 
     def counts(self) -> dict[str, int]:

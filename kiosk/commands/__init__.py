@@ -13,4 +13,6 @@ COMMANDS: tuple[str, ...] = (
     "kiosk.commands.config",
     "kiosk.commands.diagnose",
     "kiosk.commands.devices",
+    "kiosk.commands.queue",
+    "kiosk.commands.sync",
 )

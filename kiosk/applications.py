@@ -1,0 +1,252 @@
+"""Citizens' applications on the kiosk: accept, seal, queue; recover after a crash.
+
+The touchscreen's submit button, ``kiosk queue add`` and the tests all come through
+:meth:`ApplicationService.submit`: files first (sealed, content-addressed, durable), then one
+database transaction that drafts, links and seals the application and gives it its receipt
+number. When :meth:`submit` returns, a power cut can no longer lose the application, so the
+receipt may be printed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig
+from kiosk.receipt_numbers import make_receipt_number
+from offline_cache.attachments import AttachmentStore
+from offline_cache.database import open_database, transaction
+from offline_cache.outbox import Outbox, State
+from offline_cache.sealing import load_or_create_master_key
+
+CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
+"""What the platform accepts on PUT /attachments."""
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+DELIVERY_METHODS = ("pickup", "express")
+
+
+class ApplicationError(ValueError):
+    """An application that cannot be accepted as given (says which part, never the data)."""
+
+
+@dataclass(frozen=True)
+class NewAttachment:
+    """A document photo or file for a new application."""
+
+    name: str
+    data: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class NewApplication:
+    """What the citizen filled in, before it has a receipt number."""
+
+    item_code: str
+    applicant: dict[str, Any]
+    form: dict[str, Any]
+    delivery: dict[str, Any] = field(default_factory=lambda: {"method": "pickup"})
+    attachments: tuple[NewAttachment, ...] = ()
+
+    def check(self) -> None:
+        """Refuse what the platform would refuse anyway (422), before a receipt is printed."""
+        if not isinstance(self.item_code, str) or not self.item_code.strip():
+            raise ApplicationError("item_code: a matter's item code is required")
+        for name in ("applicant", "form", "delivery"):
+            if not isinstance(getattr(self, name), dict):
+                raise ApplicationError(f"{name}: must be an object")
+        method = self.delivery.get("method")
+        if method not in DELIVERY_METHODS:
+            raise ApplicationError(f"delivery.method: must be one of {', '.join(DELIVERY_METHODS)}")
+        if method == "express" and not self.delivery.get("address"):
+            raise ApplicationError("delivery.address: express delivery needs an address")
+        for index, attachment in enumerate(self.attachments):
+            where = f"attachments[{index}]"
+            if not attachment.name.strip():
+                raise ApplicationError(f"{where}.name: a material name is required")
+            if attachment.content_type not in CONTENT_TYPES:
+                raise ApplicationError(
+                    f"{where}.content_type: must be one of {', '.join(CONTENT_TYPES)}")
+            if not attachment.data:
+                raise ApplicationError(f"{where}: the file is empty")
+            if len(attachment.data) > MAX_ATTACHMENT_BYTES:
+                raise ApplicationError(f"{where}: larger than 10 MiB")
+
+
+@dataclass(frozen=True)
+class StartupRecovery:
+    """What the start-up reconciliation found and did (for the log and the technician)."""
+
+    resumed_uploads: int
+    removed_orphan_files: int
+    removed_temporaries: int
+    quarantined_missing_files: int
+
+
+class OutboxStorage:
+    """The kiosk database's outbox and the attachment folder, opened for one thread.
+
+    SQLite connections belong to the thread that opened them, so the touchscreen and the
+    sync worker each open their own; WAL lets them work side by side.
+    """
+
+    def __init__(self, config: KioskConfig, *, durable: bool = True,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.master_key = load_or_create_master_key(config.storage.master_key_file)
+        self.conn: sqlite3.Connection = open_database(config.storage.database, durable=durable)
+        self.store = AttachmentStore(config.storage.attachments_dir, self.master_key)
+        kiosk_id = config.kiosk.id
+        self.outbox = Outbox(self.conn, self.master_key,
+                             lambda day, sequence: make_receipt_number(kiosk_id, day, sequence),
+                             clock)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.conn.close()
+
+    def recover(self, min_file_age_s: float = 3600.0) -> StartupRecovery:
+        """Pass over every crash window of the outbox; call it holding the sync lock.
+
+        - a record left in ``uploading``: back to retry (the platform deduplicates);
+        - a temporary file or a file no record references: removed;
+        - a record whose file is gone and was never acknowledged: quarantined, so that a
+          technician sees it instead of the queue retrying it forever.
+        """
+        resumed = self.outbox.recover_interrupted()
+        found = self.store.reconcile(self.outbox.referenced_attachments(), min_file_age_s)
+        quarantined = 0
+        for digest in found.missing:
+            for local_id, state in self.conn.execute(
+                    "SELECT a.local_id, a.state FROM application_attachments x JOIN applications"
+                    " a ON a.local_id = x.local_id WHERE x.sha256 = ?", (digest,)).fetchall():
+                if state in (State.SEALED, State.RETRY_LATER):
+                    with transaction(self.conn):
+                        self.conn.execute(
+                            "UPDATE applications SET state = ?, quarantine_reason = ?,"
+                            " updated_at = ? WHERE local_id = ? AND state = ?",
+                            (State.QUARANTINED, f"file-not-found: attachment {digest[:12]}",
+                             self.outbox.clock(), local_id, state))
+                    quarantined += 1
+        return StartupRecovery(resumed, len(found.removed_orphans), found.removed_temporaries,
+                               quarantined)
+
+
+class ApplicationService:
+    """Accepts applications into the outbox (the touchscreen thread's side)."""
+
+    def __init__(self, storage: OutboxStorage,
+                 preflight: Callable[[], None] | None = None) -> None:
+        """``preflight()`` raises when the kiosk must not accept applications now."""
+        self.storage = storage
+        self.preflight = preflight
+
+    def submit(self, application: NewApplication) -> str:
+        """Seal ``application`` durably and return its receipt number."""
+        application.check()
+        if self.preflight is not None:
+            self.preflight()
+        store, outbox = self.storage.store, self.storage.outbox
+        described = []
+        linked = []
+        for attachment in application.attachments:
+            digest = store.put(attachment.data)
+            size = len(attachment.data)
+            described.append({"name": attachment.name, "sha256": digest, "size": size,
+                              "content_type": attachment.content_type})
+            linked.append((digest, attachment.content_type, size))
+        created_at = datetime.fromtimestamp(outbox.clock()).astimezone()
+        payload = {
+            "applicant": application.applicant,
+            "form": application.form,
+            "delivery": application.delivery,
+            "attachments": described,
+            "created_at": created_at.isoformat(timespec="seconds"),
+        }
+        _local_id, receipt_no = outbox.enqueue(application.item_code, payload, linked)
+        return receipt_no
+
+
+def application_body(receipt_no: str, kiosk_id: str, item_code: str,
+                     payload: dict[str, Any]) -> dict[str, Any]:
+    """The contract's POST /applications body of a sealed record (same every time)."""
+    return {
+        "receipt_no": receipt_no,
+        "kiosk_id": kiosk_id,
+        "item_code": item_code,
+        "applicant": payload["applicant"],
+        "form": payload["form"],
+        "attachments": payload["attachments"],
+        "delivery": payload["delivery"],
+        "created_at": payload["created_at"],
+    }
+
+
+def read_application_file(path: Path) -> NewApplication:
+    """An application described in JSON (``kiosk queue add``), with its local files read.
+
+    The JSON is the contract's POST /applications body without receipt_no, kiosk_id and
+    created_at; each attachment is ``{"name", "path", "content_type"}`` of a local file
+    (a relative path is taken from the JSON file's folder).
+    """
+    import json
+
+    try:
+        document = json.loads(Path(path).read_bytes().decode("utf-8"))
+    except FileNotFoundError:
+        raise ApplicationError(f"{path}: no such file") from None
+    except (UnicodeDecodeError, ValueError) as error:
+        raise ApplicationError(f"{path}: not JSON in UTF-8 ({type(error).__name__})") from None
+    return parse_application_document(document, Path(path).parent)
+
+
+_DOCUMENT_KEYS = {"item_code", "applicant", "form", "attachments", "delivery"}
+
+
+def parse_application_document(document: Any, base: Path) -> NewApplication:
+    """Validate the JSON document of :func:`read_application_file` and read its files."""
+    if not isinstance(document, dict):
+        raise ApplicationError("the application must be a JSON object")
+    unknown = sorted(set(document) - _DOCUMENT_KEYS)
+    if unknown:
+        shown = ", ".join(str(name)[:40] for name in unknown[:5])
+        raise ApplicationError(
+            f"unknown key(s): {shown} (allowed: {', '.join(sorted(_DOCUMENT_KEYS))};"
+            " receipt_no, kiosk_id and created_at are made by the kiosk)")
+    attachments_spec = document.get("attachments", [])
+    if not isinstance(attachments_spec, list):
+        raise ApplicationError("attachments: must be a list")
+    attachments = tuple(_read_attachment(spec, index, base)
+                        for index, spec in enumerate(attachments_spec))
+    application = NewApplication(
+        item_code=document.get("item_code"),  # type: ignore[arg-type]
+        applicant=document.get("applicant"),  # type: ignore[arg-type]
+        form=document.get("form", {}),
+        delivery=document.get("delivery", {"method": "pickup"}),
+        attachments=attachments,
+    )
+    application.check()
+    return application
+
+
+def _read_attachment(spec: Any, index: int, base: Path) -> NewAttachment:
+    where = f"attachments[{index}]"
+    if not isinstance(spec, dict) or set(spec) != {"name", "path", "content_type"}:
+        raise ApplicationError(f'{where}: must be {{"name", "path", "content_type"}}')
+    if not all(isinstance(spec[key], str) for key in spec):
+        raise ApplicationError(f"{where}: name, path and content_type must be strings")
+    file = base / spec["path"]
+    try:
+        size = file.stat().st_size
+        if size > MAX_ATTACHMENT_BYTES:
+            raise ApplicationError(f"{where}: {spec['path'][:80]} is larger than 10 MiB")
+        data = file.read_bytes()
+    except OSError as error:
+        raise ApplicationError(
+            f"{where}: cannot read {spec['path'][:80]}: {error.strerror or error}") from None
+    return NewAttachment(spec["name"], data, spec["content_type"])

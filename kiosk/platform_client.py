@@ -1,0 +1,359 @@
+"""The kiosk's client of the provincial platform (contract: docs/platform.md, API v1).
+
+One ``requests.Session`` per process keeps connections alive (a sync pass makes hundreds
+of requests). Each request is prepared first and signed over the exact path and body bytes
+that go on the wire, so nothing ``requests`` re-encodes can break the signature. Answers are
+checked before they are believed: a 2xx that is not the JSON the contract promises (a
+captive portal's login page, a truncated body) is a transient fault, never a success.
+
+Failures are :class:`PlatformError` with a :class:`Failure` class that tells the sync
+worker what to do (retry, quarantine the record, alert a technician). Error texts carry
+status codes and the platform's error codes, never request bodies: those hold personal data.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from kiosk.platform_signing import signed_headers
+
+if TYPE_CHECKING:
+    import requests
+
+USER_AGENT = "gov-kiosk"
+MAX_RETRY_AFTER_S = 3600
+"""A Retry-After beyond an hour is treated as an hour: a kiosk must not go quiet for days."""
+
+
+class Failure(StrEnum):
+    """What a failed request means for the record and for the rest of the queue."""
+
+    TRANSIENT = "transient"
+    """Connection fault, timeout, 5xx, a body that is not the promised JSON: retry later."""
+    RATE_LIMITED = "rate_limited"
+    """429: wait Retry-After seconds, then go on."""
+    AUTH = "auth"
+    """401 bad_signature / replayed_nonce: a technician must check the kiosk's key."""
+    CLOCK = "clock"
+    """401 stale_timestamp: the kiosk's clock is off by more than 300 s."""
+    MISSING_ATTACHMENT = "missing_attachment"
+    """422 missing_attachment: upload the named file, then send again."""
+    RECORD = "record"
+    """400 / 404 / 409 / 413 / 422: this record can never pass as it is; quarantine it."""
+
+
+@dataclass(frozen=True)
+class PlatformError(Exception):
+    """A request that did not succeed, classified."""
+
+    failure: Failure
+    detail: str
+    status: int | None = None
+    code: str | None = None
+    field_name: str | None = None
+    retry_after: float | None = None
+
+    def __str__(self) -> str:
+        return self.detail
+
+
+@dataclass(frozen=True)
+class Acknowledgement:
+    """The platform's answer to POST /applications."""
+
+    application_no: str
+    receipt_no: str
+    status: str
+    received_at: str
+    replayed: bool
+    """True when the platform already had it (200): a resend after a lost answer."""
+
+
+@dataclass(frozen=True)
+class Progress:
+    """An application's progress (GET /applications/{no})."""
+
+    application_no: str
+    receipt_no: str
+    item_code: str
+    status: str
+    timeline: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Health:
+    """The platform's /health answer and the skew of the kiosk clock against it."""
+
+    ok: bool
+    server_time: datetime | None = None
+    skew_s: float | None = None
+    """Kiosk clock minus platform clock, in seconds (positive: the kiosk is ahead)."""
+
+
+STATUSES = ("received", "accepted", "in_review", "needs_material", "approved", "rejected",
+            "completed")
+
+
+# ------------------------------------------------------------------------------- parsing
+
+
+def classify_failure(status: int, body: bytes, retry_after: str | None = None) -> PlatformError:
+    """Turn an error answer (status and raw body) into a classified :class:`PlatformError`.
+
+    The body should be the contract's ``{"error", "message", "field"?}``; anything else
+    (HTML from a proxy, garbage) still gives a clear error classified by the status alone.
+    """
+    code, message, field_name = _error_fields(body)
+    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    if status == 429:
+        return PlatformError(Failure.RATE_LIMITED, detail, status, code, field_name,
+                             parse_retry_after(retry_after))
+    if status >= 500:
+        wait = parse_retry_after(retry_after) if retry_after is not None else None
+        return PlatformError(Failure.TRANSIENT, detail, status, code, field_name, wait)
+    if status == 401:
+        kind = Failure.CLOCK if code == "stale_timestamp" else Failure.AUTH
+        return PlatformError(kind, detail, status, code, field_name)
+    if status == 422 and code == "missing_attachment" and field_name:
+        return PlatformError(Failure.MISSING_ATTACHMENT, detail, status, code, field_name)
+    if status in (400, 404, 409, 413, 422):
+        return PlatformError(Failure.RECORD, detail, status, code, field_name)
+    # 403, 408, other 4xx the contract does not name: nothing proves the record is bad
+    return PlatformError(Failure.TRANSIENT, detail, status, code, field_name)
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None]:
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        return None, None, None
+    if not isinstance(data, dict):
+        return None, None, None
+
+    def text(name: str, limit: int) -> str | None:
+        value = data.get(name)
+        if not isinstance(value, str) or not value:
+            return None
+        return "".join(ch if ch.isprintable() else "?" for ch in value[:limit])
+
+    return text("error", 64), text("message", 200), text("field", 128)
+
+
+def parse_retry_after(value: str | None) -> float:
+    """Seconds to wait from a Retry-After header (delta-seconds; a date or junk gives 1 s)."""
+    if value is None:
+        return 1.0
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return 1.0
+    if seconds != seconds or seconds < 0:  # NaN or negative
+        return 1.0
+    return min(seconds, MAX_RETRY_AFTER_S)
+
+
+def parse_json_object(body: bytes, what: str) -> dict[str, Any]:
+    """A JSON object from a 2xx body, or a TRANSIENT error (captive portal, truncation)."""
+    data = _parse_json(body, what)
+    if not isinstance(data, dict):
+        raise _bad_answer(what, "not a JSON object")
+    return data
+
+
+def parse_json_list(body: bytes, what: str) -> list[Any]:
+    """A JSON array from a 2xx body, or a TRANSIENT error."""
+    data = _parse_json(body, what)
+    if not isinstance(data, list):
+        raise _bad_answer(what, "not a JSON array")
+    return data
+
+
+def _parse_json(body: bytes, what: str) -> Any:
+    try:
+        return json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError):
+        raise _bad_answer(what, "not JSON (a captive portal or a cut-off answer?)") from None
+
+
+def _bad_answer(what: str, why: str) -> PlatformError:
+    return PlatformError(Failure.TRANSIENT, f"unexpected answer to {what}: {why}")
+
+
+def _text(data: Mapping[str, Any], name: str, what: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value:
+        raise _bad_answer(what, f"{name} missing or not a string")
+    return value
+
+
+def parse_acknowledgement(body: bytes, receipt_no: str, replayed: bool) -> Acknowledgement:
+    """Check the answer to POST /applications belongs to ``receipt_no`` and is complete."""
+    what = "POST /applications"
+    data = parse_json_object(body, what)
+    answer = Acknowledgement(
+        application_no=_text(data, "application_no", what),
+        receipt_no=_text(data, "receipt_no", what),
+        status=_text(data, "status", what),
+        received_at=_text(data, "received_at", what),
+        replayed=replayed,
+    )
+    if answer.receipt_no != receipt_no:
+        raise _bad_answer(what, "the answer names another receipt number")
+    return answer
+
+
+def parse_progress(body: bytes) -> Progress:
+    """A PROGRESS object; an unknown status is refused rather than shown to a citizen."""
+    what = "GET /applications/{no}"
+    data = parse_json_object(body, what)
+    status = _text(data, "status", what)
+    if status not in STATUSES:
+        raise _bad_answer(what, f"unknown status {status[:32]!r}")
+    timeline = data.get("timeline", [])
+    if not isinstance(timeline, list) or not all(isinstance(s, dict) for s in timeline):
+        raise _bad_answer(what, "timeline is not a list of objects")
+    return Progress(
+        application_no=_text(data, "application_no", what),
+        receipt_no=_text(data, "receipt_no", what),
+        item_code=_text(data, "item_code", what),
+        status=status,
+        timeline=timeline,
+    )
+
+
+def parse_health(body: bytes, local_now: float) -> Health:
+    """The /health answer; ``time`` (ISO 8601 with offset) gives the clock skew."""
+    data = parse_json_object(body, "GET /health")
+    if data.get("status") != "ok":
+        return Health(False)
+    raw = data.get("time")
+    if not isinstance(raw, str):
+        return Health(True)
+    try:
+        server_time = datetime.fromisoformat(raw)
+    except ValueError:
+        return Health(True)
+    if server_time.tzinfo is None:
+        return Health(True)
+    return Health(True, server_time, local_now - server_time.timestamp())
+
+
+# -------------------------------------------------------------------------------- client
+
+
+class PlatformClient:
+    """Signed requests to one platform base URL, on one keep-alive session."""
+
+    def __init__(self, base_url: str, kiosk_id: str, key: bytes, timeout: float = 10.0,
+                 *, session: requests.Session | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        import requests
+
+        parts = urlsplit(base_url)
+        if parts.scheme not in ("http", "https"):
+            raise ValueError("the platform URL must be http:// or https://")
+        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError("plain http is allowed only to this machine (loopback)")
+        self.base_url = base_url.rstrip("/")
+        self.kiosk_id = kiosk_id
+        self._key = key
+        self.timeout = timeout
+        self.clock = clock
+        self.clock_correction_s = 0.0
+        """Added to the kiosk clock when signing (set by the sync worker from /health)."""
+        self.http = session or requests.Session()
+        self.http.verify = True
+        self.http.headers["User-Agent"] = USER_AGENT
+        self._requests = requests
+
+    def close(self) -> None:
+        """Close pooled connections."""
+        self.http.close()
+
+    # -- transport ----------------------------------------------------------------------
+    def request(self, method: str, path: str, *, body: bytes = b"",
+                content_type: str = "application/json", params: Mapping[str, Any] | None = None,
+                headers: Mapping[str, str] | None = None,
+                signed: bool = True) -> requests.Response:
+        """Send one request; returns a 2xx response or raises :class:`PlatformError`."""
+        requests = self._requests
+        prepared = requests.Request(
+            method, self.base_url + path, params=params, data=body or None,
+            headers={"Content-Type": content_type, **(headers or {})} if body else
+            dict(headers or {})).prepare()
+        if signed:
+            sent = prepared.body or b""
+            if isinstance(sent, str):
+                sent = sent.encode()
+            prepared.headers.update(signed_headers(
+                self.kiosk_id, self._key, method, prepared.path_url, sent,
+                now=self.clock() + self.clock_correction_s))
+        try:
+            response = self.http.send(prepared, timeout=(min(5.0, self.timeout), self.timeout))
+            content = response.content  # read the whole body now: truncation shows here
+        except requests.RequestException as error:
+            raise PlatformError(Failure.TRANSIENT,
+                                f"{method} {path}: {type(error).__name__}") from None
+        if response.status_code >= 300:
+            raise classify_failure(response.status_code, content,
+                                   response.headers.get("Retry-After"))
+        return response
+
+    def _json(self, method: str, path: str, payload: Any = None, **kwargs: Any) -> bytes:
+        body = b"" if payload is None else canonical_json(payload)
+        return self.request(method, path, body=body, **kwargs).content
+
+    # -- endpoints ----------------------------------------------------------------------
+    def health(self) -> Health:
+        """GET /health (unsigned); a failure is an offline answer, never an exception."""
+        try:
+            response = self.request("GET", "/health", signed=False)
+            return parse_health(response.content, self.clock())
+        except PlatformError:
+            return Health(False)
+
+    def put_attachment(self, digest: str, data: bytes, content_type: str) -> bool:
+        """PUT /attachments/{sha256}; True when the platform stored it now (201)."""
+        response = self.request("PUT", f"/attachments/{digest}", body=data,
+                                content_type=content_type)
+        return response.status_code == 201
+
+    def post_application(self, receipt_no: str, body: bytes) -> Acknowledgement:
+        """POST /applications with the receipt number as Idempotency-Key."""
+        response = self.request("POST", "/applications", body=body,
+                                headers={"Idempotency-Key": receipt_no})
+        return parse_acknowledgement(response.content, receipt_no,
+                                     replayed=response.status_code == 200)
+
+    def progress(self, number: str) -> Progress:
+        """GET /applications/{receipt_no or application_no}."""
+        return parse_progress(self.request("GET", f"/applications/{number}").content)
+
+    def catalog(self, since: int | None = None) -> dict[str, Any]:
+        """GET /catalog (all) or GET /catalog?since=N (the delta)."""
+        params = {"since": since} if since is not None else None
+        return parse_json_object(self.request("GET", "/catalog", params=params).content,
+                                 "GET /catalog")
+
+    def document(self, path: str) -> Any:
+        """A cacheable document: a guide, a form, the scenarios or the policies."""
+        return _parse_json(self.request("GET", path).content, f"GET {path}")
+
+    def heartbeat(self, report: Mapping[str, Any]) -> dict[str, Any]:
+        """POST /kiosks/{id}/heartbeat with device states and queue depth."""
+        return parse_json_object(
+            self._json("POST", f"/kiosks/{self.kiosk_id}/heartbeat", dict(report)),
+            "POST heartbeat")
+
+
+def canonical_json(payload: Any) -> bytes:
+    """The one serialisation the kiosk sends: same data, same bytes (idempotent resends)."""
+    return json.dumps(payload, ensure_ascii=False, sort_keys=True,
+                      separators=(",", ":")).encode("utf-8")

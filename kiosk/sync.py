@@ -1,0 +1,440 @@
+"""The one sender: drains the outbox to the platform exactly once, oldest first.
+
+Rules (lessons of ODK Collect, CommCare and MOSIP; see docs/sync.md):
+
+- *Online* means the platform's ``/health`` answers. Nothing is sent otherwise.
+- *Mark before send*: a record is moved to ``uploading`` and committed before any byte goes
+  out; it becomes ``acknowledged`` only after a 2xx whose body checks out. A crash in
+  between leaves it ``uploading``; start-up recovery sends it again and the platform's
+  idempotency (receipt number = Idempotency-Key, same body = same answer) makes that safe.
+- *Attachments first*: each file is PUT by its SHA-256 (idempotent), then the application.
+- *Classify, do not just retry*: a transport fault, a 5xx or a 429 defers the record and
+  ends the pass (the next record would fail the same way); 401 defers it and alerts a
+  technician; 400/404/409/413/422 quarantine that record and the pass goes on.
+- *Single flight*: a file lock guards the pass, so the kiosk's worker thread and a
+  technician's ``kiosk sync --once`` never send at the same time.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kiosk.applications import OutboxStorage, StartupRecovery, application_body
+from kiosk.config import KioskConfig
+from kiosk.platform_client import Failure, PlatformClient, PlatformError, canonical_json
+from kiosk.platform_signing import read_key_file
+from offline_cache.attachments import AttachmentMissing
+from offline_cache.outbox import Application, InvalidTransition
+
+log = logging.getLogger(__name__)
+
+MAX_CLOCK_SKEW_S = 300
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Exponential backoff with jitter, capped (per record, from its attempt count).
+
+    "Equal jitter": half the exponential delay is fixed, half random, so a fleet of kiosks
+    coming back after an outage spreads out but none retries at once.
+    """
+
+    base_s: float = 5.0
+    cap_s: float = 900.0
+
+    def delay(self, attempts: int, rng: random.Random) -> float:
+        """Seconds to wait before attempt number ``attempts + 1``."""
+        ceiling = min(self.cap_s, self.base_s * 2 ** min(attempts, 30))
+        return ceiling / 2 + rng.uniform(0, ceiling / 2)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often the worker refreshes what is not the outbox (seconds)."""
+
+    heartbeat_s: float = 60.0
+    catalog_s: float = 900.0
+    lists_s: float = 3600.0
+    documents_s: float = 0.0
+    """Guides and forms come a batch per pass until all are cached."""
+
+
+def _summary(result: object) -> str:
+    if isinstance(result, dict):
+        return "ok"
+    if hasattr(result, "__dataclass_fields__"):
+        return ", ".join(f"{k} {v}" for k, v in asdict(result).items())  # type: ignore[call-overload]
+    return str(result)
+
+
+@dataclass
+class SyncReport:
+    """What one pass did; ``kiosk sync --once --json`` prints it."""
+
+    online: bool = False
+    acknowledged: int = 0
+    replayed: int = 0
+    deferred: int = 0
+    quarantined: int = 0
+    attachments_uploaded: int = 0
+    progress_checked: int = 0
+    stopped: str | None = None
+    alerts: list[str] = field(default_factory=list)
+    clock_skew_s: float | None = None
+    pending: int = 0
+    housekeeping: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class SyncEvent:
+    """Something the screens may show: ``kind`` is online, queue, acknowledged or alert."""
+
+    kind: str
+    online: bool | None = None
+    pending: int | None = None
+    receipt_no: str | None = None
+    application_no: str | None = None
+    message: str | None = None
+
+
+Listener = Callable[[SyncEvent], None]
+
+
+class _StopPass(Exception):
+    """Ends the pass: what failed will fail for the next record too."""
+
+
+class SyncWorker:
+    """Sends due outbox records; ``sync_once`` is one pass, ``start`` runs them in a thread."""
+
+    def __init__(self, storage: OutboxStorage, client: PlatformClient, *,
+                 backoff: Backoff = Backoff(), batch: int = 50,
+                 lock_path: Path | None = None, rng: random.Random | None = None,
+                 progress_interval_s: float = 300.0,
+                 schedule: Schedule | None = None,
+                 device_states: Callable[[], dict[str, str]] = dict,
+                 listeners: list[Listener] | None = None) -> None:
+        self.storage = storage
+        self.outbox = storage.outbox
+        self.client = client
+        self.backoff = backoff
+        self.batch = batch
+        self.lock_path = lock_path or storage.config.storage.data_dir / "sync.lock"
+        self.rng = rng or random.Random()
+        self.progress_interval_s = progress_interval_s
+        self.listeners: list[Listener] = listeners if listeners is not None else []
+        self.paused_until = 0.0
+        self.schedule = schedule or Schedule()
+        self.device_states = device_states
+        self._last_run: dict[str, float] = {}
+
+    def recover(self) -> StartupRecovery | None:
+        """Start-up reconciliation, under the sync lock (None when another sender runs).
+
+        Holding the lock proves no upload is in flight, so every record found in
+        ``uploading`` really was interrupted.
+        """
+        with SingleFlightLock(self.lock_path) as acquired:
+            if not acquired:
+                return None
+            found = self.storage.recover()
+        if found.resumed_uploads or found.quarantined_missing_files:
+            log.warning("start-up recovery: %s", found)
+        return found
+
+    # -- one pass -----------------------------------------------------------------------
+    def sync_once(self, *, progress: bool = True) -> SyncReport:
+        """Check the platform, then send what is due; returns what happened."""
+        report = SyncReport()
+        with SingleFlightLock(self.lock_path) as acquired:
+            if not acquired:
+                report.stopped = "another sender is running (sync.lock)"
+                return report
+            health = self.client.health()
+            report.online = health.ok
+            report.clock_skew_s = health.skew_s
+            self._correct_clock(health.skew_s)
+            self._emit(SyncEvent("online", online=health.ok))
+            if not health.ok:
+                report.stopped = "offline: the platform's /health does not answer"
+            else:
+                if health.skew_s is not None and abs(health.skew_s) > MAX_CLOCK_SKEW_S:
+                    report.alerts.append(
+                        f"kiosk clock is {health.skew_s:+.0f} s off the platform's: fix the time"
+                        " (NTP); requests are signed with the platform's time meanwhile")
+                self._drain(report)
+                if progress and report.stopped is None:
+                    self._refresh_progress(report)
+                if report.stopped is None:
+                    self._housekeeping(report)
+        report.pending = self.outbox.backlog()[0]
+        self._emit(SyncEvent("queue", pending=report.pending))
+        for alert in report.alerts:
+            self._emit(SyncEvent("alert", message=alert))
+        return report
+
+    def _correct_clock(self, skew_s: float | None) -> None:
+        """Sign with the platform's time when the kiosk clock is clearly off.
+
+        A wrong kiosk clock must not strand the queue: the platform refuses timestamps more
+        than 300 s off, so signatures use the platform's time (from /health) until the
+        technician fixes the clock. Small differences (< 30 s) are left alone.
+        """
+        if skew_s is None:
+            return
+        self.client.clock_correction_s = -skew_s if abs(skew_s) > 30 else 0.0
+
+    def _drain(self, report: SyncReport) -> None:
+        uploaded: set[str] = set()
+        try:
+            while True:
+                due = self.outbox.due(limit=self.batch)
+                if not due:
+                    return
+                for record in due:
+                    self._send(record, report, uploaded)
+        except _StopPass:
+            return
+
+    def _send(self, record: Application, report: SyncReport, uploaded: set[str]) -> None:
+        try:
+            self.outbox.start_upload(record.local_id)  # committed before any network I/O
+        except InvalidTransition:
+            return  # taken by someone else meanwhile (a technician released or purged it)
+        try:
+            payload = self.outbox.payload(record.local_id)
+            assert record.receipt_no is not None  # every sealed record has one
+            body = canonical_json(application_body(
+                record.receipt_no, self.storage.config.kiosk.id, record.item_code, payload))
+            for attachment in payload["attachments"]:
+                self._upload(attachment, report, uploaded)
+            try:
+                answer = self.client.post_application(record.receipt_no, body)
+            except PlatformError as error:
+                if error.failure is not Failure.MISSING_ATTACHMENT:
+                    raise
+                uploaded.discard(str(error.field_name))
+                self._upload_missing(payload, str(error.field_name), report, uploaded)
+                answer = self.client.post_application(record.receipt_no, body)
+        except AttachmentMissing as missing:
+            self._quarantine(record, f"file-not-found: attachment {str(missing)[:14]}", report)
+            return
+        except PlatformError as error:
+            self._failed(record, error, report)
+            return
+        except Exception as error:  # a record we cannot even read: never block the queue
+            log.exception("outbox record %s cannot be sent", record.local_id)
+            self._quarantine(record, f"local-processing-error: {type(error).__name__}", report)
+            return
+        self.outbox.acknowledge(record.local_id, answer.application_no)
+        if answer.replayed:
+            report.replayed += 1
+        else:
+            report.acknowledged += 1
+        log.info("acknowledged %s as %s%s", record.receipt_no, answer.application_no,
+                 " (already received)" if answer.replayed else "")
+        self._emit(SyncEvent("acknowledged", receipt_no=record.receipt_no,
+                             application_no=answer.application_no))
+
+    def _upload(self, attachment: dict[str, Any], report: SyncReport, uploaded: set[str]) -> None:
+        digest = attachment["sha256"]
+        if digest in uploaded:
+            return
+        data = self.storage.store.get(digest)
+        if self.client.put_attachment(digest, data, attachment["content_type"]):
+            report.attachments_uploaded += 1
+        uploaded.add(digest)
+
+    def _upload_missing(self, payload: dict[str, Any], digest: str, report: SyncReport,
+                        uploaded: set[str]) -> None:
+        for attachment in payload["attachments"]:
+            if attachment["sha256"] == digest:
+                self._upload(attachment, report, uploaded)
+                return
+        raise PlatformError(Failure.RECORD, "the platform asks for a file this application"
+                            " does not list", 422, "missing_attachment")
+
+    def _failed(self, record: Application, error: PlatformError, report: SyncReport) -> None:
+        log.warning("sending %s failed: %s (%s)", record.receipt_no, error, error.failure)
+        if error.failure is Failure.RECORD or error.failure is Failure.MISSING_ATTACHMENT:
+            self._quarantine(record, error.detail, report)
+            return
+        if error.failure is Failure.RATE_LIMITED and error.retry_after is not None:
+            delay = error.retry_after  # the platform said when; no need to guess
+        else:
+            delay = max(self.backoff.delay(record.attempts, self.rng), error.retry_after or 0)
+        if error.retry_after is not None:
+            self.paused_until = time.monotonic() + error.retry_after
+        self.outbox.retry_later(record.local_id, error.detail, delay)
+        report.deferred += 1
+        report.stopped = error.failure.value
+        if error.failure in (Failure.AUTH, Failure.CLOCK):
+            report.alerts.append(
+                f"the platform refused the kiosk's signature ({error.code or error.status}):"
+                " check the key file and the clock")
+        raise _StopPass
+
+    def _quarantine(self, record: Application, reason: str, report: SyncReport) -> None:
+        self.outbox.quarantine(record.local_id, reason)
+        report.quarantined += 1
+        report.alerts.append(f"{record.receipt_no} quarantined: {reason}")
+
+    def _refresh_progress(self, report: SyncReport) -> None:
+        older_than = self.outbox.clock() - self.progress_interval_s
+        for record in self.outbox.needing_progress(older_than):
+            try:
+                progress = self.client.progress(record.receipt_no or "")
+            except PlatformError as error:
+                if error.failure is not Failure.RECORD:
+                    return
+                continue
+            self.outbox.record_status(record.local_id, progress.status)
+            report.progress_checked += 1
+
+    def _housekeeping(self, report: SyncReport) -> None:
+        """Heartbeat, catalogue delta, cached documents: each on its own schedule."""
+        from kiosk import platform_sync
+
+        conn = self.storage.conn
+        tasks: list[tuple[str, float, Callable[[], object]]] = [
+            ("heartbeat", self.schedule.heartbeat_s, lambda: platform_sync.heartbeat(
+                self.client, conn, *self._backlog(), self.device_states)),
+            ("catalog", self.schedule.catalog_s,
+             lambda: platform_sync.pull_catalog(self.client, conn)),
+            ("lists", self.schedule.lists_s,
+             lambda: platform_sync.refresh_lists(self.client, conn)),
+            ("documents", self.schedule.documents_s,
+             lambda: platform_sync.refresh_documents(self.client, conn)),
+        ]
+        now = time.monotonic()
+        for name, every, task in tasks:
+            if now - self._last_run.get(name, -every) < every:
+                continue
+            try:
+                result = task()
+            except PlatformError as error:
+                report.housekeeping[name] = f"failed: {error}"
+                if error.failure is not Failure.RECORD:
+                    return  # the platform is struggling: leave the rest to the next pass
+                continue
+            self._last_run[name] = now
+            report.housekeeping[name] = _summary(result)
+
+    def _backlog(self) -> tuple[int, float | None]:
+        pending, oldest = self.outbox.backlog()
+        return pending, None if oldest is None else self.outbox.clock() - oldest
+
+    # -- background thread ---------------------------------------------------------------
+    def _emit(self, event: SyncEvent) -> None:
+        for listener in list(self.listeners):
+            try:
+                listener(event)
+            except Exception:  # a broken listener must not stop the sender
+                log.exception("sync listener failed")
+
+
+class SyncThread:
+    """Runs :class:`SyncWorker` passes on a daemon thread until stopped.
+
+    The worker's database connection is opened inside the thread (SQLite connections belong
+    to their thread). ``wake()`` starts a pass at once, e.g. right after a submission.
+    """
+
+    def __init__(self, make_worker: Callable[[], SyncWorker], interval_s: float,
+                 offline_interval_s: float | None = None) -> None:
+        self.make_worker = make_worker
+        self.interval_s = interval_s
+        self.offline_interval_s = offline_interval_s or interval_s
+        self.listeners: list[Listener] = []
+        self.last_report: SyncReport | None = None
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start the thread; a second call does nothing."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        """Run a pass now instead of waiting for the interval."""
+        self._wake.set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Ask the thread to stop after the current request and wait for it."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _run(self) -> None:
+        worker = self.make_worker()
+        worker.listeners = self.listeners
+        try:
+            worker.recover()
+            while not self._stop.is_set():
+                try:
+                    report = worker.sync_once()
+                    self.last_report = report
+                    wait = self.interval_s if report.online else self.offline_interval_s
+                except Exception:
+                    log.exception("sync pass failed")
+                    wait = self.offline_interval_s
+                pause = worker.paused_until - time.monotonic()
+                self._wake.wait(max(wait, pause))
+                self._wake.clear()
+        finally:
+            worker.client.close()
+            worker.storage.close()
+
+
+class SingleFlightLock:
+    """Non-blocking exclusive lock on a file: True inside when this process holds it."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd: int | None = None
+
+    def __enter__(self) -> bool:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(self.fd)
+            self.fd = None
+            return False
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        if self.fd is not None:
+            fcntl.flock(self.fd, fcntl.LOCK_UN)
+            os.close(self.fd)
+            self.fd = None
+
+
+def make_client(config: KioskConfig) -> PlatformClient:
+    """The platform client of ``config`` (reads the kiosk's key file)."""
+    key = read_key_file(config.platform.key_file)
+    return PlatformClient(config.platform.url, config.kiosk.id, key, config.platform.timeout)
+
+
+def make_worker(config: KioskConfig, storage: OutboxStorage | None = None) -> SyncWorker:
+    """A worker over ``config``'s outbox and platform, for the calling thread."""
+    client = make_client(config)
+    return SyncWorker(storage or OutboxStorage(config, durable=False), client)

@@ -1,0 +1,73 @@
+"""Shared test helpers: a kiosk configuration in a temporary folder, citizens' data.
+
+The test citizens are invented (ID numbers with valid check characters, test names); the
+at-rest scans look for exactly these strings in the kiosk's files.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kiosk.config import KioskConfig, load_config
+
+KIOSK_ID = "511602-TEST-01"
+ITEM_CODE = "511Z07001006-511602000000-000-11511301008778183N-1-00"
+
+
+def write_config(tmp_path: Path, url: str = "http://127.0.0.1:9/api/v1",
+                 kiosk_id: str = KIOSK_ID, extra: str = "") -> Path:
+    """An INI file whose data lives under ``tmp_path/data``; returns its path."""
+    path = tmp_path / "kiosk.ini"
+    path.write_text(
+        f"[kiosk]\nid = {kiosk_id}\n\n[storage]\ndata_dir = {tmp_path / 'data'}\n\n"
+        f"[platform]\nurl = {url}\nkey_file = {tmp_path / 'platform.key'}\ntimeout = 5\n"
+        f"{extra}", encoding="utf-8")
+    return path
+
+
+def make_config(tmp_path: Path, **kwargs: Any) -> KioskConfig:
+    """The loaded configuration of :func:`write_config`."""
+    return load_config(write_config(tmp_path, **kwargs), environ={})
+
+
+def citizen(index: int) -> dict[str, Any]:
+    """A distinct invented citizen: name, ID number, phone, address."""
+    first17 = f"110101{1950 + index % 50:04d}0307{index % 1000:03d}"
+    weights = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+    check = "10X98765432"[sum(int(d) * w for d, w in zip(first17, weights, strict=True)) % 11]
+    return {
+        "name": f"测试者{index:05d}",
+        "id_number": first17 + check,
+        "phone": f"139{index:08d}",
+        "address": f"测试省测试市幸福路{index}号",
+    }
+
+
+def application_document(index: int, attachments: list[dict[str, str]] | None = None,
+                         item_code: str = ITEM_CODE) -> dict[str, Any]:
+    """The JSON body ``kiosk queue add`` takes, for citizen ``index``."""
+    person = citizen(index)
+    return {
+        "item_code": item_code,
+        "applicant": person,
+        "form": {"reason": "测试申请", "contact_phone": person["phone"]},
+        "attachments": attachments or [],
+        "delivery": {"method": "express", "address": person["address"],
+                     "phone": person["phone"]},
+    }
+
+
+def write_application(folder: Path, index: int, files: int = 1, size: int = 2048) -> Path:
+    """An application JSON file with ``files`` JPEG-like attachments beside it."""
+    folder.mkdir(parents=True, exist_ok=True)
+    attachments = []
+    for number in range(files):
+        name = f"doc-{index}-{number}.jpg"
+        (folder / name).write_bytes(b"\xff\xd8\xff\xe0" + bytes([index % 251, number]) * (size // 2))
+        attachments.append({"name": f"材料{number}", "path": name, "content_type": "image/jpeg"})
+    path = folder / f"application-{index}.json"
+    path.write_text(json.dumps(application_document(index, attachments), ensure_ascii=False),
+                    encoding="utf-8")
+    return path
