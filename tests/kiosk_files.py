@@ -65,7 +65,8 @@ def write_application(folder: Path, index: int, files: int = 1, size: int = 2048
     attachments = []
     for number in range(files):
         name = f"doc-{index}-{number}.jpg"
-        (folder / name).write_bytes(b"\xff\xd8\xff\xe0" + bytes([index % 251, number]) * (size // 2))
+        content = b"\xff\xd8\xff\xe0" + bytes([index % 251, number]) * (size // 2)
+        (folder / name).write_bytes(content)
         attachments.append({"name": f"材料{number}", "path": name, "content_type": "image/jpeg"})
     path = folder / f"application-{index}.json"
     path.write_text(json.dumps(application_document(index, attachments), ensure_ascii=False),
