@@ -141,10 +141,14 @@ class ApplicationService:
     """Accepts applications into the outbox (the touchscreen thread's side)."""
 
     def __init__(self, storage: OutboxStorage,
-                 preflight: Callable[[], None] | None = None) -> None:
-        """``preflight()`` raises when the kiosk must not accept applications now."""
+                 preflight: Callable[[], None] | None = None,
+                 on_submitted: Callable[[], None] | None = None) -> None:
+        """``preflight()`` raises when the kiosk must not accept applications now;
+        ``on_submitted()`` is called after each sealed submission (wakes the sync thread).
+        """
         self.storage = storage
         self.preflight = preflight
+        self.on_submitted = on_submitted
 
     def submit(self, application: NewApplication) -> str:
         """Seal ``application`` durably and return its receipt number."""
@@ -169,6 +173,8 @@ class ApplicationService:
             "created_at": created_at.isoformat(timespec="seconds"),
         }
         _local_id, receipt_no = outbox.enqueue(application.item_code, payload, linked)
+        if self.on_submitted is not None:
+            self.on_submitted()
         return receipt_no
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING
 
 from kiosk.catalog import SAMPLE_CATALOG, CatalogService
@@ -16,9 +17,12 @@ from kiosk.config import KioskConfig
 from kiosk.connectivity import ConnectivityMonitor
 from kiosk.i18n import Translator
 from kiosk.session import Session
+from kiosk.sync_thread import SyncThread
 
 if TYPE_CHECKING:  # pypinyin is loaded off the start-up path, by the warm-up thread
+    from kiosk.applications import ApplicationService
     from kiosk.pinyin_input import PinyinInput
+    from kiosk.sync import SyncWorker
 
 
 @dataclass
@@ -30,6 +34,8 @@ class KioskServices:
     session: Session
     translator: Translator
     connectivity: ConnectivityMonitor
+    sync: SyncThread
+    _applications: ApplicationService | None = field(default=None, repr=False)
     _pinyin_input: PinyinInput | None = field(default=None, repr=False)
     _pinyin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
@@ -69,6 +75,18 @@ class KioskServices:
 
         threading.Thread(target=build, name="pinyin-input", daemon=True).start()
 
+    def applications(self) -> ApplicationService:
+        """Accepts citizens' applications (opened on first use, on the calling thread).
+
+        After each submission the sync thread is woken, so an online kiosk sends at once.
+        """
+        if self._applications is None:
+            from kiosk.applications import ApplicationService, OutboxStorage
+
+            storage = OutboxStorage(self.config, durable=True)
+            self._applications = ApplicationService(storage, on_submitted=self.sync.wake)
+        return self._applications
+
     @classmethod
     def create(cls, config: KioskConfig) -> KioskServices:
         """Open the catalogue (importing the shipped sample on first run) and the rest."""
@@ -84,4 +102,13 @@ class KioskServices:
                 interval=config.platform.health_interval,
                 timeout=min(config.platform.timeout, 5.0),
             ),
+            sync=SyncThread(partial(_make_worker, config), config.platform.sync_interval,
+                            offline_interval_s=config.platform.health_interval),
         )
+
+
+def _make_worker(config: KioskConfig) -> SyncWorker:
+    """Built on the sync thread (its SQLite connection belongs there)."""
+    from kiosk.sync import make_worker
+
+    return make_worker(config)

@@ -21,7 +21,6 @@ import fcntl
 import logging
 import os
 import random
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -32,6 +31,7 @@ from kiosk.applications import OutboxStorage, StartupRecovery, application_body
 from kiosk.config import KioskConfig
 from kiosk.platform_client import Failure, PlatformClient, PlatformError, canonical_json
 from kiosk.platform_signing import read_key_file
+from kiosk.sync_thread import Listener, SyncEvent
 from offline_cache.attachments import AttachmentMissing
 from offline_cache.outbox import Application, InvalidTransition
 
@@ -96,21 +96,6 @@ class SyncReport:
     def as_dict(self) -> dict[str, Any]:
         """Plain data for JSON."""
         return asdict(self)
-
-
-@dataclass(frozen=True)
-class SyncEvent:
-    """Something the screens may show: ``kind`` is online, queue, acknowledged or alert."""
-
-    kind: str
-    online: bool | None = None
-    pending: int | None = None
-    receipt_no: str | None = None
-    application_no: str | None = None
-    message: str | None = None
-
-
-Listener = Callable[[SyncEvent], None]
 
 
 class _StopPass(Exception):
@@ -344,63 +329,6 @@ class SyncWorker:
                 listener(event)
             except Exception:  # a broken listener must not stop the sender
                 log.exception("sync listener failed")
-
-
-class SyncThread:
-    """Runs :class:`SyncWorker` passes on a daemon thread until stopped.
-
-    The worker's database connection is opened inside the thread (SQLite connections belong
-    to their thread). ``wake()`` starts a pass at once, e.g. right after a submission.
-    """
-
-    def __init__(self, make_worker: Callable[[], SyncWorker], interval_s: float,
-                 offline_interval_s: float | None = None) -> None:
-        self.make_worker = make_worker
-        self.interval_s = interval_s
-        self.offline_interval_s = offline_interval_s or interval_s
-        self.listeners: list[Listener] = []
-        self.last_report: SyncReport | None = None
-        self._wake = threading.Event()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        """Start the thread; a second call does nothing."""
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._run, name="sync", daemon=True)
-            self._thread.start()
-
-    def wake(self) -> None:
-        """Run a pass now instead of waiting for the interval."""
-        self._wake.set()
-
-    def stop(self, timeout: float = 5.0) -> None:
-        """Ask the thread to stop after the current request and wait for it."""
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
-
-    def _run(self) -> None:
-        worker = self.make_worker()
-        worker.listeners = self.listeners
-        try:
-            worker.recover()
-            while not self._stop.is_set():
-                try:
-                    report = worker.sync_once()
-                    self.last_report = report
-                    wait = self.interval_s if report.online else self.offline_interval_s
-                except Exception:
-                    log.exception("sync pass failed")
-                    wait = self.offline_interval_s
-                pause = worker.paused_until - time.monotonic()
-                self._wake.wait(max(wait, pause))
-                self._wake.clear()
-        finally:
-            worker.client.close()
-            worker.storage.close()
 
 
 class SingleFlightLock:

@@ -92,6 +92,7 @@ class KioskApp(App):
         which otherwise took 70-120 ms, from landing on a citizen's keystroke.
         """
         self.services.connectivity.start()
+        self.services.sync.start()
         Clock.schedule_once(self._warm_up, 0.5)
 
     def _warm_up(self, _dt: float) -> None:
@@ -112,6 +113,7 @@ class KioskApp(App):
     def on_stop(self) -> None:
         """Stop background threads and forget the visit."""
         self.services.connectivity.stop()
+        self.services.sync.stop()
         self.services.session.wipe()
 
     def load_kv(self, filename=None) -> bool:

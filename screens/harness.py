@@ -44,6 +44,7 @@ class HeadlessKiosk:
         services = KioskServices.create(self.config)
         if not probe_network:
             services.connectivity.start = lambda: None  # type: ignore[method-assign]
+            services.sync.start = lambda: None  # type: ignore[method-assign]
         self.app = KioskApp(services, lockdown=False)
         self.app._run_prepare()
         self.pump(3)

@@ -25,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_sync(args: argparse.Namespace) -> int:
     """Run one pass (``--once``) or passes every sync_interval seconds until interrupted."""
     from kiosk.platform_signing import KeyFileError
-    from kiosk.sync import SyncThread, make_worker
+    from kiosk.sync import make_worker
+    from kiosk.sync_thread import SyncThread
 
     config = load_config(args.config)
     try:
