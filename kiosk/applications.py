@@ -173,6 +173,13 @@ class ApplicationService:
             "created_at": created_at.isoformat(timespec="seconds"),
         }
         _local_id, receipt_no = outbox.enqueue(application.item_code, payload, linked)
+        # A file of identical content may have been purged by retention between put() (which
+        # found it present) and the commit; now that the row references it, nothing deletes
+        # it any more, so writing it again closes that window.
+        for attachment, (digest, _kind, _size) in zip(application.attachments, linked,
+                                                      strict=True):
+            if not store.path(digest).exists():
+                store.put(attachment.data)
         if self.on_submitted is not None:
             self.on_submitted()
         return receipt_no

@@ -36,6 +36,7 @@ __all__ = [
     "DisplaySection",
     "KioskConfig",
     "KioskSection",
+    "OutboxSection",
     "PlatformSection",
     "StorageSection",
     "choose_config_path",
@@ -84,14 +85,24 @@ class KioskSection:
 
 @dataclass(frozen=True, slots=True)
 class StorageSection:
-    """``[storage]``: where the kiosk keeps its database, offline catalogue and key."""
+    """``[storage]``: where the kiosk keeps its database, offline catalogue and keys."""
 
     data_dir: Path = field(default_factory=lambda: default_data_dir())
+    master_key_file: Path = field(default_factory=lambda: default_data_dir() / "master.key")
 
     @property
     def database(self) -> Path:
         """The SQLite database; derived so that moving ``data_dir`` moves everything."""
         return self.data_dir / "kiosk.db"
+
+    @property
+    def attachments_dir(self) -> Path:
+        """Sealed attachment files; derived, not a key, so they always sit beside the database.
+
+        Attachments and the rows that reference them must move and be backed up together;
+        a separate key would invite a configuration where one is restored without the other.
+        """
+        return self.data_dir / "attachments"
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +113,21 @@ class PlatformSection:
     key_file: Path = field(default_factory=lambda: default_data_dir() / "platform.key")
     timeout: float = 10.0
     health_interval: int = 15
+    sync_interval: int = 10
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxSection:
+    """``[outbox]``: how long sent applications are kept and when new ones are refused.
+
+    The limits exist so that a kiosk cut off from the platform for days stops taking
+    applications it cannot deliver, instead of filling its disk with citizens' data.
+    """
+
+    retention_days: int = 30
+    min_free_mb: int = 200
+    max_pending: int = 1000
+    max_pending_age_days: int = 7
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,6 +172,7 @@ class KioskConfig:
     kiosk: KioskSection = field(default_factory=KioskSection)
     storage: StorageSection = field(default_factory=StorageSection)
     platform: PlatformSection = field(default_factory=PlatformSection)
+    outbox: OutboxSection = field(default_factory=OutboxSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     display: DisplaySection = field(default_factory=DisplaySection)
     source: Path | None = field(default=None, compare=False)
@@ -372,8 +399,9 @@ class _Key:
 
 _SECTION_COMMENTS: dict[str, str] = {
     "kiosk": "This kiosk and how it treats the citizen in front of it.",
-    "storage": "Where the kiosk keeps its data (database, offline catalogue, platform key).",
+    "storage": "Where the kiosk keeps its data (database, offline catalogue, keys).",
     "platform": "The government service platform (政务服务平台) this kiosk talks to.",
+    "outbox": "Queued applications: how long sent ones are kept, when new ones are refused.",
     "devices": "Peripherals as device URLs; change one URL to swap an emulator for hardware.",
     "display": "Screen and window; kiosk lockdown is on unless developer = true.",
 }
@@ -419,6 +447,12 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "Data directory; default $XDG_DATA_HOME/gov-kiosk, else ~/.local/share/gov-kiosk.",
             env_default="~/.local/share/gov-kiosk",
         ),
+        _Key(
+            "master_key_file",
+            _path,
+            "Key sealing queued applications (never printed); default data_dir/master.key.",
+            env_default="~/.local/share/gov-kiosk/master.key",
+        ),
     ),
     "platform": (
         _Key(
@@ -441,6 +475,33 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "health_interval",
             _integer(5, 600, "seconds"),
             "Seconds between online checks; offline, the cached catalogue is served (5..600).",
+        ),
+        _Key(
+            "sync_interval",
+            _integer(2, 3600, "seconds"),
+            "Seconds between passes that send queued applications while online (2..3600).",
+        ),
+    ),
+    "outbox": (
+        _Key(
+            "retention_days",
+            _integer(1, 3650, "days"),
+            "Days a sent application is kept after the platform acknowledged it (1..3650).",
+        ),
+        _Key(
+            "min_free_mb",
+            _integer(10, 100000, "MB"),
+            "Refuse new applications when free disk space in data_dir is below this (10..100000).",
+        ),
+        _Key(
+            "max_pending",
+            _integer(1, 100000, "applications"),
+            "Refuse new applications when this many are waiting to be sent (1..100000).",
+        ),
+        _Key(
+            "max_pending_age_days",
+            _integer(1, 365, "days"),
+            "Refuse new applications when the oldest unsent one is older than this (1..365).",
         ),
     ),
     "devices": (
@@ -545,14 +606,17 @@ def _home(environ: Mapping[str, str]) -> Path:
 
 
 def _build(values: dict[str, dict[str, Any]], ctx: _Context, source: Path | None) -> KioskConfig:
-    """Fill in defaults; ``key_file`` follows ``data_dir`` unless set on its own."""
-    storage_values = {"data_dir": default_data_dir(ctx.environ), **values.get("storage", {})}
+    """Fill in defaults; the key files follow ``data_dir`` unless set on their own."""
+    given = values.get("storage", {})
+    data_dir = given.get("data_dir", default_data_dir(ctx.environ))
+    storage_values = {"data_dir": data_dir, "master_key_file": data_dir / "master.key", **given}
     storage = StorageSection(**storage_values)
     platform_values = {"key_file": storage.data_dir / "platform.key", **values.get("platform", {})}
     return KioskConfig(
         kiosk=KioskSection(**values.get("kiosk", {})),
         storage=storage,
         platform=PlatformSection(**platform_values),
+        outbox=OutboxSection(**values.get("outbox", {})),
         devices=DevicesSection(**values.get("devices", {})),
         display=DisplaySection(**values.get("display", {})),
         source=source,
@@ -741,7 +805,7 @@ def default_config_text() -> str:
     out, so that the file keeps following ``$XDG_DATA_HOME`` until someone sets them.
     """
     defaults = KioskConfig(
-        storage=StorageSection(data_dir=Path("unused")),
+        storage=StorageSection(data_dir=Path("unused"), master_key_file=Path("unused")),
         platform=PlatformSection(key_file=Path("unused")),
     )
     out = [_HEADER]
@@ -770,8 +834,8 @@ def write_default_config(path: str | os.PathLike[str], *, force: bool = False) -
 def config_to_ini(config: KioskConfig) -> str:
     """The effective configuration as INI (``kiosk config show``); loads back to ``config``.
 
-    Paths are written as the absolute paths they resolved to. The key file appears by path
-    only: its contents are never read here.
+    Paths are written as the absolute paths they resolved to. The key files appear by path
+    only: their contents are never read here.
     """
     origin = str(config.source) if config.source else "built-in defaults (no file)"
     out = [f"# Effective kiosk configuration from {_clean(origin)}\n"]
@@ -782,4 +846,7 @@ def config_to_ini(config: KioskConfig) -> str:
             out.append(f"{key.name} = {_format(getattr(values, key.name))}\n")
         if section == "storage":
             out.append(f"# database = {config.storage.database} (derived from data_dir)\n")
+            out.append(
+                f"# attachments_dir = {config.storage.attachments_dir} (derived from data_dir)\n"
+            )
     return "".join(out)

@@ -82,9 +82,17 @@ class KioskServices:
         """
         if self._applications is None:
             from kiosk.applications import ApplicationService, OutboxStorage
+            from kiosk.preflight import Preflight
 
             storage = OutboxStorage(self.config, durable=True)
-            self._applications = ApplicationService(storage, on_submitted=self.sync.wake)
+            preflight = Preflight.from_config(self.config, storage.outbox)
+
+            def check() -> None:
+                report = self.sync.last_report
+                preflight.require_accepting(report.clock_skew_s if report else None)
+
+            self._applications = ApplicationService(storage, preflight=check,
+                                                    on_submitted=self.sync.wake)
         return self._applications
 
     @classmethod

@@ -66,6 +66,8 @@ class Schedule:
     lists_s: float = 3600.0
     documents_s: float = 0.0
     """Guides and forms come a batch per pass until all are cached."""
+    retention_s: float = 6 * 3600.0
+    """Purge of applications acknowledged more than ``[outbox] retention_days`` ago."""
 
 
 def _summary(result: object) -> str:
@@ -165,6 +167,7 @@ class SyncWorker:
                     self._refresh_progress(report)
                 if report.stopped is None:
                     self._housekeeping(report)
+            self._purge(report)
         report.pending = self.outbox.backlog()[0]
         self._emit(SyncEvent("queue", pending=report.pending))
         for alert in report.alerts:
@@ -306,7 +309,8 @@ class SyncWorker:
         ]
         now = time.monotonic()
         for name, every, task in tasks:
-            if now - self._last_run.get(name, -every) < every:
+            last = self._last_run.get(name)
+            if every == float("inf") or (last is not None and now - last < every):
                 continue
             try:
                 result = task()
@@ -317,6 +321,20 @@ class SyncWorker:
                 continue
             self._last_run[name] = now
             report.housekeeping[name] = _summary(result)
+
+    def _purge(self, report: SyncReport) -> None:
+        """Retention runs online or not: it only ever removes acknowledged applications."""
+        from offline_cache.retention import purge_expired
+
+        last = self._last_run.get("retention")
+        now = time.monotonic()
+        if self.schedule.retention_s == float("inf") or (
+                last is not None and now - last < self.schedule.retention_s):
+            return
+        purged = purge_expired(self.storage.conn, self.storage.store,
+                               self.storage.config.outbox.retention_days, self.outbox.clock)
+        self._last_run["retention"] = now
+        report.housekeeping["retention"] = f"purged {purged.applications}, files {purged.files}"
 
     def _backlog(self) -> tuple[int, float | None]:
         pending, oldest = self.outbox.backlog()

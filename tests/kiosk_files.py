@@ -20,6 +20,7 @@ def write_config(tmp_path: Path, url: str = "http://127.0.0.1:9/api/v1",
                  kiosk_id: str = KIOSK_ID, extra: str = "") -> Path:
     """An INI file whose data lives under ``tmp_path/data``; returns its path."""
     path = tmp_path / "kiosk.ini"
+    tmp_path.mkdir(parents=True, exist_ok=True)
     path.write_text(
         f"[kiosk]\nid = {kiosk_id}\n\n[storage]\ndata_dir = {tmp_path / 'data'}\n\n"
         f"[platform]\nurl = {url}\nkey_file = {tmp_path / 'platform.key'}\ntimeout = 5\n"

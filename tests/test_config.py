@@ -347,9 +347,9 @@ def test_default_config_text_documents_every_key() -> None:
     }
     keys = set(key_lines.values())
     defaults = load_config(None, environ=ENV)
-    for section in ("kiosk", "storage", "platform", "devices", "display"):
+    for section in ("kiosk", "storage", "platform", "outbox", "devices", "display"):
         assert set(getattr(defaults, section).__dataclass_fields__) <= keys
-    assert len(keys) == len(key_lines) == 21
+    assert len(keys) == len(key_lines) == 27
     for index in key_lines:
         comment = lines[index - 1]
         assert comment.startswith("# ") and not re.match(r"# [a-z_]+ = ", comment), comment
@@ -360,7 +360,7 @@ def test_docs_describe_every_key() -> None:
         encoding="utf-8"
     )
     defaults = load_config(None, environ=ENV)
-    for section in ("kiosk", "storage", "platform", "devices", "display"):
+    for section in ("kiosk", "storage", "platform", "outbox", "devices", "display"):
         assert f"## `[{section}]`" in docs
         for key in getattr(defaults, section).__dataclass_fields__:
             assert f"| `{key}` |" in docs, key
@@ -496,9 +496,10 @@ def test_through_kiosk_main(
 KEYS = [
     "id", "language", "orientation", "idle_timeout", "idle_warning", "large_font_scale", "hall",
     "data_dir", "url", "key_file", "timeout", "health_interval", "idcard", "printer", "camera",
-    "developer", "fullscreen", "width", "height", "rotation", "maxfps",
+    "developer", "fullscreen", "width", "height", "rotation", "maxfps", "master_key_file",
+    "sync_interval", "retention_days", "min_free_mb", "max_pending", "max_pending_age_days",
 ]  # fmt: skip
-SECTIONS = ["kiosk", "storage", "platform", "devices", "display", "DEFAULT", "Kiosk"]
+SECTIONS = ["kiosk", "storage", "platform", "outbox", "devices", "display", "DEFAULT", "Kiosk"]
 VALUES = st.one_of(
     st.text(max_size=30),
     st.sampled_from(["90", "0", "-1", "1.5", "yes", "zh_CN", "landscape", "emulator://x", "~"]),

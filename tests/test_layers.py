@@ -18,6 +18,9 @@ FORBIDDEN = {
                                                      "services", "config", "cli"))},
     "kiosk": {"kivy", "screens"},
     "screens": {"drivers", "sqlite3", "offline_cache"},
+    # the demo/test server shares only the core's contract helpers (signing, receipt numbers,
+    # the catalogue loader); it must never depend on the kiosk's devices, cache or UI
+    "reference_platform": {"drivers", "offline_cache", "screens", "kivy"},
 }
 
 

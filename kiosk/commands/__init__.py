@@ -15,4 +15,5 @@ COMMANDS: tuple[str, ...] = (
     "kiosk.commands.devices",
     "kiosk.commands.queue",
     "kiosk.commands.sync",
+    "kiosk.commands.platform",
 )

@@ -1,0 +1,215 @@
+"""Generated sample content: guides, forms, scenarios, policies and e-licences.
+
+The published catalogue has names and departments only; a real platform would hold each
+matter's guide and form.  So that the kiosk's screens have something realistic to show,
+the reference platform *generates* them, deterministically from the item code (the same
+matter always gets the same guide).  None of it is real government information: every
+generated text carries :data:`MARK` and every answer the header ``X-Sample-Content: true``.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from reference_platform.matters import code_hash, form_id_of
+
+MARK = "【示例】"
+"""Prefix of every generated text: a demo must never pass for official information."""
+
+SAMPLE_HEADER = {"X-Sample-Content": "true"}
+PEOPLE_FILE = Path(__file__).resolve().parent / "data" / "sample_people.json"
+
+HALLS = (
+    ("广安区政务服务中心", "广安市广安区金安大道二段118号"),
+    ("广安区浓洄街道便民服务中心", "广安市广安区浓洄街道建设路20号"),
+)
+_MATERIALS = (
+    ("申请人居民身份证", None),
+    ("户口簿", "household_register"),
+    ("结婚证", "marriage_certificate"),
+    ("申请表", None),
+    ("营业执照副本", "business_licence"),
+    ("近期一寸免冠照片", None),
+    ("授权委托书（委托办理时）", None),
+    ("相关证明材料", None),
+)
+
+
+def marked(text: str) -> str:
+    """``text`` with the sample marker in front."""
+    return MARK + text
+
+
+def guide(record: dict[str, Any], version: int) -> dict[str, Any]:
+    """The GUIDE of one matter (contract fields only)."""
+    code = record["item_code"]
+    pick = code_hash(code, "guide")
+    count = 2 + pick % 4
+    materials = []
+    for index in range(count):
+        name, licence = _MATERIALS[(pick // 7 + index * 3) % len(_MATERIALS)]
+        if any(m["name"] == marked(name) for m in materials):
+            continue
+        materials.append({
+            "name": marked(name),
+            "copies": 1 + (pick >> index) % 2,
+            "original": index == 0 or licence is not None,
+            "note": marked("原件核验后退回，复印件加盖申请人签名"),
+            "licence_type": licence,
+        })
+    hall, address = HALLS[pick % len(HALLS)]
+    return {
+        "item_code": code,
+        "name": record["name"],
+        "materials": materials,
+        "steps": [marked(step) for step in ("在自助终端或窗口提交申请及材料",
+                                            f"{record['department']}受理并审查",
+                                            "作出决定并送达结果")],
+        "time_limit_days": (5, 10, 15, 20)[pick % 4],
+        "fee": marked("不收费"),
+        "legal_basis": [marked(f"《{record['department']}相关管理办法》第{3 + pick % 20}条")],
+        "locations": [{
+            "hall": hall,
+            "address": address,
+            "window": f"{1 + pick % 30}号窗口",
+            "hours": marked("工作日 9:00-12:00，13:30-17:00"),
+        }],
+        "visits_required": pick % 2,
+        "delivery": ["pickup", "express"] if pick % 3 else ["pickup"],
+        "version": version,
+    }
+
+
+def form(form_id: str, record: dict[str, Any], version: int) -> dict[str, Any]:
+    """The FORM of a matter: identity fields pre-filled from the ID card, a phone, more."""
+    def label(zh: str, en: str) -> dict[str, str]:
+        return {"zh": zh, "en": en}
+
+    fields: list[dict[str, Any]] = [
+        {"name": "applicant_name", "label": label("申请人姓名", "Applicant name"),
+         "type": "text", "required": True, "max_length": 40, "prefill": "idcard.name"},
+        {"name": "id_number", "label": label("公民身份号码", "ID number"), "type": "id_number",
+         "required": True, "pattern": r"^[0-9]{17}[0-9X]$", "prefill": "idcard.id_number"},
+        {"name": "gender", "label": label("性别", "Gender"), "type": "choice", "required": False,
+         "choices": ["男", "女"], "prefill": "idcard.gender"},
+        {"name": "birth_date", "label": label("出生日期", "Date of birth"), "type": "date",
+         "required": False, "prefill": "idcard.birth_date"},
+        {"name": "address", "label": label("住址", "Address"), "type": "address",
+         "required": True, "max_length": 120, "prefill": "idcard.address"},
+        {"name": "phone", "label": label("联系电话", "Phone"), "type": "phone",
+         "required": True, "pattern": r"^1[3-9][0-9]{9}$"},
+    ]
+    pick = code_hash(record["item_code"], "form")
+    if pick % 2:
+        fields.append({"name": "household_no", "label": label("户号", "Household number"),
+                       "type": "text", "required": False, "max_length": 20,
+                       "prefill": "licence.household_register.household_no"})
+    if pick % 3 == 0:
+        fields.append({"name": "copies", "label": label("申领份数", "Copies"), "type": "number",
+                       "required": False})
+    fields.append({"name": "reason", "label": label("申请事由", "Reason"), "type": "text",
+                   "required": False, "max_length": 200})
+    fields.append({"name": "agree", "label": label("本人承诺所填信息真实", "I confirm"),
+                   "type": "checkbox", "required": True})
+    return {"form_id": form_id, "title": marked(record["name"] + "申请表"), "fields": fields,
+            "version": version}
+
+
+def scenarios(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Life-event bundles ("一件事") built from matters whose names fit the event."""
+    themes = (
+        ("birth", "出生一件事", ("出生", "生育", "母婴", "新生儿", "户口")),
+        ("marriage", "结婚一件事", ("婚", "家庭", "户口")),
+        ("business", "开办企业一件事", ("企业", "营业", "公司", "备案")),
+        ("retire", "退休一件事", ("退休", "养老", "社会保险", "医疗保险")),
+        ("school", "入学一件事", ("入学", "学生", "学校", "资助", "教育")),
+    )
+    result = []
+    for index, (ident, title, words) in enumerate(themes):
+        chosen = [r for r in records if any(word in r["name"] for word in words)][:6]
+        if not chosen:
+            chosen = records[index * 3: index * 3 + 3]
+        question = {"id": "who", "text": marked("为谁办理？"), "choices": ["本人", "家人"]}
+        matters = []
+        for position, record in enumerate(chosen):
+            entry: dict[str, Any] = {"item_code": record["item_code"]}
+            if position % 2:
+                entry["when"] = {"who": "本人"}
+            matters.append(entry)
+        result.append({"id": ident, "title": marked(title), "questions": [question],
+                       "matters": matters})
+    return result
+
+
+def policies(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Sample benefit policies with eligibility rules the kiosk can match a card against."""
+    rules = (
+        ("elderly", "高龄老人补贴", "区民政局", {"age_min": 80, "area_prefix": "5116"},
+         ("高龄", "老年", "养老")),
+        ("student_aid", "困难学生资助", "区教科体局",
+         {"age_max": 25, "tags_any": ["低保", "建档立卡"]},
+         ("资助", "学生")),
+        ("maternity", "生育津贴", "区医保局", {"gender": "女", "age_min": 18, "age_max": 50},
+         ("生育",)),
+        ("veteran", "退役军人优待", "区退役军人事务局", {"tags_any": ["退役军人"]},
+         ("退役", "优抚")),
+        ("startup", "创业担保贷款贴息", "区人社局", {"age_min": 18, "age_max": 60},
+         ("创业", "就业")),
+    )
+    result = []
+    for ident, title, department, eligibility, words in rules:
+        match = next((r for r in records if any(w in r["name"] for w in words)), None)
+        result.append({
+            "id": ident,
+            "title": marked(title),
+            "department": department,
+            "summary": marked(f"{title}：符合条件的居民可申请，详情以主管部门公布为准。"),
+            "benefit": marked("按标准发放"),
+            "eligibility": eligibility,
+            "item_code": match["item_code"] if match else None,
+            "version": 1,
+        })
+    return result
+
+
+@lru_cache(maxsize=1)
+def sample_people() -> dict[str, dict[str, str]]:
+    """The sample persons by ID number (test persons, not real people)."""
+    document = json.loads(PEOPLE_FILE.read_text(encoding="utf-8"))
+    return {person["id_number"]: person for person in document["people"]}
+
+
+def licences(id_number: str) -> list[dict[str, Any]]:
+    """Sample e-licences of a sample person; anybody else has none."""
+    person = sample_people().get(id_number.strip().upper())
+    if person is None:
+        return []
+    pick = code_hash(person["id_number"], "licence")
+    result = [{
+        "type": "household_register",
+        "number": f"SAMPLE-HR-{pick % 10**8:08d}",
+        "issuer": marked("测试市公安局模拟分局"),
+        "valid_to": "长期",
+        "fields": {"name": person["name"], "id_number": person["id_number"],
+                   "household_no": f"{pick % 10**9:09d}", "relation": "户主",
+                   "address": person["address"] or marked("测试省测试市模拟路"),
+                   "sample": True},
+    }]
+    if person["birth_date"] <= "19920101":
+        result.append({
+            "type": "marriage_certificate",
+            "number": f"SAMPLE-MC-{pick % 10**7:07d}",
+            "issuer": marked("测试市民政局"),
+            "valid_to": "长期",
+            "fields": {"name": person["name"], "spouse_name": marked("配偶"),
+                       "registered_on": "2018-05-20", "sample": True},
+        })
+    return result
+
+
+def matter_has_form(item_code: str) -> bool:
+    """Whether the matter has a sample form (see :func:`form_id_of`)."""
+    return form_id_of(item_code) is not None
