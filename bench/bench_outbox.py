@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import BenchResult, percentile
+from kiosk.applications import NewApplication
 
 ENQUEUES = 300
 PHOTO_BYTES = 300 * 1024
@@ -38,9 +39,9 @@ def write_config(folder: Path, url: str = "http://127.0.0.1:9/api/v1") -> Path:
     return path
 
 
-def new_application(index: int, photos: list[bytes]):  # noqa: ANN201 - bench helper
+def new_application(index: int, photos: list[bytes]) -> NewApplication:
     """A synthetic application of invented citizen ``index`` with ``photos``."""
-    from kiosk.applications import NewApplication, NewAttachment
+    from kiosk.applications import NewAttachment
 
     return NewApplication(
         item_code=ITEM_CODE,
@@ -95,7 +96,7 @@ def _filesystem(folder: Path) -> str:
         with open("/proc/mounts", encoding="utf-8") as mounts:
             best = ("", "?")
             for line in mounts:
-                device, mount, kind, *_rest = line.split()
+                _device, mount, kind, *_rest = line.split()
                 if str(folder).startswith(mount) and len(mount) >= len(best[0]):
                     best = (mount, kind)
             return f"{best[1]} ({best[0]})"
