@@ -104,11 +104,62 @@ def _filesystem(folder: Path) -> str:
         return "?"
 
 
+def drain_throughput(folder: Path, count: int = DRAIN) -> list[BenchResult]:
+    """Queue ``count`` applications offline, then drain them to a platform process."""
+    import gc
+
+    from kiosk.applications import ApplicationService, OutboxStorage
+    from kiosk.config import load_config
+    from kiosk.sync import Backoff, Schedule, SyncWorker, make_client
+    from tests.platform_server import PlatformServer
+
+    never = float("inf")
+    (folder / "platform").mkdir()
+    key_file = folder / "platform.key"
+    with PlatformServer(folder / "platform", kiosks={KIOSK_ID: key_file}) as server:
+        config = load_config(write_config(folder, server.base_url), environ={})
+        storage = OutboxStorage(config, durable=False)
+        service = ApplicationService(storage)
+        for index in range(count):
+            photo = b"\xff\xd8\xff\xe0" + index.to_bytes(4, "big") * 512  # 2 KB
+            service.submit(new_application(index, [photo]))
+        worker = SyncWorker(storage, make_client(config), backoff=Backoff(0.01, 0.1),
+                            schedule=Schedule(heartbeat_s=never, catalog_s=never,
+                                              lists_s=never, documents_s=never,
+                                              retention_s=never))
+        gc.collect()
+        rss_before = rss_mib()
+        started = time.perf_counter()
+        passes = 0
+        while storage.outbox.backlog()[0] and passes < 1000:
+            worker.sync_once(progress=False)
+            passes += 1
+        seconds = time.perf_counter() - started
+        gc.collect()
+        rss_after = rss_mib()
+        stats = server.stats()
+        acknowledged = storage.outbox.counts().get("acknowledged", 0)
+        worker.client.close()
+        storage.close()
+    detail = (f"{acknowledged:,} of {count:,} acknowledged in {seconds:.1f} s, {passes} passes;"
+              f" platform holds {stats['applications']:,}, duplicates "
+              f"{stats['duplicate_receipts']}; one 2 KB photo each (PUT + POST)")
+    return [
+        BenchResult("drain to loopback platform", acknowledged / seconds, "applications/s",
+                    goal=100, higher_is_better=True, detail=detail),
+        BenchResult("kiosk RSS before drain", rss_before, "MiB"),
+        BenchResult("kiosk RSS after drain", rss_after, "MiB",
+                    detail=f"change {rss_after - rss_before:+.1f} MiB over {count:,} sends"),
+    ]
+
+
 def run() -> list[BenchResult]:
     """All outbox figures."""
     base = Path(os.environ.get("BENCH_TMP", tempfile.gettempdir()))
     with tempfile.TemporaryDirectory(dir=base) as folder:
         results = enqueue_latency(Path(folder))
+    with tempfile.TemporaryDirectory(dir=base) as folder:
+        results += drain_throughput(Path(folder), int(os.environ.get("BENCH_DRAIN", DRAIN)))
     return results
 
 
