@@ -9,12 +9,19 @@ returns, i.e. after the moment the real kiosk would print it.
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import random
+import sqlite3
+import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from kiosk.applications import ApplicationService, NewApplication, NewAttachment, OutboxStorage
 from kiosk.config import load_config
 from kiosk.sync import Backoff, Schedule, SyncWorker, make_client
+from offline_cache.outbox import State
 
 NEVER = float("inf")
 
@@ -56,3 +63,108 @@ def logged_receipts(path: Path) -> list[str]:
     text = path.read_text(encoding="ascii")
     lines = text.split("\n")
     return [line for line in lines[:-1] if line]
+
+
+SURVIVING = {State.SEALED, State.UPLOADING, State.RETRY_LATER, State.ACKNOWLEDGED,
+             State.STATUS_SYNCED}
+
+
+class TortureFailure(AssertionError):
+    """An invariant broke: the message says which and after which kill."""
+
+
+@dataclass
+class TortureResult:
+    """What a torture run did and found (all invariants held if it returns at all)."""
+
+    kills: int
+    reported: int
+    sealed: int
+    on_platform: int
+    posts: int
+    seconds: float
+
+
+def integrity(database: Path) -> str:
+    """``PRAGMA integrity_check`` of a database file, opened read-only."""
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        return str(conn.execute("PRAGMA integrity_check").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def torture(folder: Path, kills: int, seed: int = 20261123,
+            max_delay_s: float = 0.25) -> TortureResult:
+    """Kill ``kills`` children at random points, check after each, drain, check the platform.
+
+    Used by tests/test_crash_torture.py (200 kills) and bench/bench_crash.py (more).
+    """
+    from tests.kiosk_files import KIOSK_ID, write_config
+    from tests.platform_server import PlatformServer
+
+    context: Any = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["tests.crash_child"])
+    key_file = folder / "platform.key"
+    (folder / "platform").mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    with PlatformServer(folder / "platform", kiosks={KIOSK_ID: key_file}) as server:
+        # a tenth of the answers to POST /applications are lost after the platform committed
+        server.set_faults({"seed": seed, "reset_rate": 0.1, "phase": "after",
+                           "methods": ["POST"], "paths": ["/api/v1/applications"]})
+        config_path = write_config(folder / "kiosk", url=server.base_url)
+        (folder / "kiosk" / "platform.key").write_bytes(key_file.read_bytes())
+        config = load_config(config_path, environ={})
+        log = folder / "receipts.log"
+        rng = random.Random(seed)
+        for kill in range(kills):
+            child = context.Process(target=run, args=(str(config_path), str(log), kill * 1000))
+            child.start()
+            time.sleep(rng.uniform(0.005, max_delay_s))
+            child.kill()
+            child.join(10)
+            if child.exitcode != -9:
+                raise TortureFailure(f"kill {kill}: the child ended by itself ({child.exitcode})")
+            if config.storage.database.exists():
+                verdict = integrity(config.storage.database)
+                if verdict != "ok":
+                    raise TortureFailure(f"after kill {kill}: integrity_check says {verdict}")
+        reported = logged_receipts(log)
+        server.set_faults({})
+        return _final_check(config, server, kills, reported, started)
+
+
+def _final_check(config: Any, server: Any, kills: int, reported: list[str],
+                 started: float) -> TortureResult:
+    storage = OutboxStorage(config)
+    worker = SyncWorker(storage, make_client(config), backoff=Backoff(0.001, 0.01))
+    try:
+        outbox = storage.outbox
+        for receipt_no in reported:
+            try:
+                state = outbox.find(receipt_no).state
+            except KeyError:
+                raise TortureFailure(f"{receipt_no} was printed but is gone") from None
+            if state not in SURVIVING:
+                raise TortureFailure(f"{receipt_no} is {state}")
+        worker.recover()
+        for _ in range(50):
+            if worker.sync_once(progress=False).pending == 0:
+                break
+        if outbox.backlog()[0]:
+            raise TortureFailure(f"{outbox.backlog()[0]} applications never went out")
+        sealed = {r.receipt_no for r in outbox.listing(limit=10_000_000)} - {None}
+        on_platform = server.receipt_numbers()
+        if len(on_platform) != len(set(on_platform)) or server.stats()["duplicate_receipts"]:
+            raise TortureFailure("the platform holds a receipt number twice")
+        if set(on_platform) != sealed:
+            raise TortureFailure(f"kiosk sealed {len(sealed)}, platform holds "
+                                 f"{len(set(on_platform))}: they differ")
+        if not set(reported) <= sealed:
+            raise TortureFailure("a reported receipt is not sealed")
+        return TortureResult(kills, len(reported), len(sealed), len(on_platform),
+                             int(server.stats()["application_posts"]),
+                             time.perf_counter() - started)
+    finally:
+        worker.client.close()
+        storage.close()
