@@ -40,8 +40,18 @@ $(STAMP): $(BIN)/python setup.cfg pyproject.toml
 fonts: $(STAMP)
 	@$(BIN)/python -m kiosk.fonts
 
+# The demo runs the reference platform on loopback (port 8470, var/demo/platform.db) beside
+# the kiosk and stops it when the kiosk exits; the kiosk's key is made on first run.
 demo: setup
-	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
+	@mkdir -p var/demo; \
+	$(BIN)/kiosk --config etc/demo.ini platform serve --port 8470 --db var/demo/platform.db \
+	  > var/demo/platform.log 2>&1 & platform=$$!; \
+	trap 'kill $$platform 2>/dev/null; wait $$platform 2>/dev/null' EXIT INT TERM; \
+	for i in $$(seq 100); do grep -q "platform listening" var/demo/platform.log && break; \
+	  kill -0 $$platform 2>/dev/null || break; sleep 0.2; done; \
+	if ! grep "platform listening" var/demo/platform.log; then \
+	  echo "make demo: the reference platform did not start:"; tail -20 var/demo/platform.log; exit 1; fi; \
+	if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then \
 	  $(BIN)/kiosk --config etc/demo.ini run; \
 	else \
 	  echo "make demo: no display here. On a kiosk PC run 'make demo' in its X session"; \
@@ -49,6 +59,10 @@ demo: setup
 	  echo "Rendering the attract and home screens offscreen instead:"; \
 	  $(TEST_ENV) $(BIN)/kiosk --config etc/demo.ini screenshot attract --out var/demo/attract.png; \
 	  $(TEST_ENV) $(BIN)/kiosk --config etc/demo.ini screenshot home --out var/demo/home.png; \
+	  echo "Queueing a sample application and syncing it to the platform:"; \
+	  $(BIN)/kiosk --config etc/demo.ini queue add etc/demo/application.json; \
+	  $(BIN)/kiosk --config etc/demo.ini sync --once; \
+	  $(BIN)/kiosk --config etc/demo.ini queue status --limit 3; \
 	fi
 
 test: setup
