@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi.openapi.utils import get_openapi
 
 from reference_platform import errors, routes
 from reference_platform.auth import API_PREFIX, Receive, Scope, Send, SignatureMiddleware
@@ -93,8 +94,32 @@ def create_app(db: Path | str, kiosks: dict[str, bytes] | None = None, *,
     errors.install(app)
     app.include_router(routes.router)
     app.include_router(admin)
+    app.openapi = lambda: _openapi_with_signatures(app)  # type: ignore[method-assign]
     app.add_middleware(SignatureMiddleware, store=store, keys=state.keys, clock=clock)
     return app
+
+
+SIGNATURE_HEADERS = ("X-Kiosk-Id", "X-Timestamp", "X-Nonce", "X-Signature")
+
+
+def _openapi_with_signatures(app: FastAPI) -> dict[str, Any]:
+    """The schema, with the four signature headers as a security requirement on every
+    operation but health (the check itself runs below FastAPI, in the ASGI middleware)."""
+    if app.openapi_schema is None:
+        schema = get_openapi(title=app.title, version=app.version,
+                             description=app.description, routes=app.routes)
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        for name in SIGNATURE_HEADERS:
+            schemes[name] = {"type": "apiKey", "in": "header", "name": name,
+                             "description": "HMAC-SHA256 request signature (contract, "
+                                            "Authentication); all four are required"}
+        requirement: list[dict[str, list[str]]] = [{name: [] for name in SIGNATURE_HEADERS}]
+        for path, operations in schema["paths"].items():
+            if path != API_PREFIX + "/health":
+                for operation in operations.values():
+                    operation["security"] = requirement
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 # -- loopback-only test control -----------------------------------------------------------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import secrets
 import subprocess
 import sys
@@ -29,6 +30,15 @@ from kiosk.receipt_numbers import make_receipt_number
 from reference_platform.matters import shipped_records
 
 READY = "platform listening on "
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of a process (Linux /proc), None elsewhere."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _client(base: str, kiosk_id: str, key: bytes, item_code: str, first: int, stop: float,
@@ -90,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             counts: list[int] = []
             failures: list[str] = []
             stop = time.monotonic() + args.seconds
+            cpu_before = _cpu_seconds(process.pid)
             started = time.monotonic()
             threads = [
                 threading.Thread(target=_client, args=(base, kiosk_id, key, item_code,
@@ -101,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             for thread in threads:
                 thread.join()
             elapsed = time.monotonic() - started
+            cpu_after = _cpu_seconds(process.pid)
         finally:
             process.terminate()
             process.wait(10)
@@ -108,6 +120,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{total} signed requests in {elapsed:.1f} s with {args.threads} clients: "
           f"{total / elapsed:.0f} requests/s (PUT attachment + POST application), "
           f"{len(failures)} failures")
+    if cpu_before is not None and cpu_after is not None and total:
+        per_request = (cpu_after - cpu_before) / total
+        print(f"server CPU {per_request * 1000:.2f} ms per request: about "
+              f"{1 / per_request:.0f} requests/s when the clients run elsewhere")
     for failure in failures[:5]:
         print("  " + failure)
     return 0 if not failures else 1

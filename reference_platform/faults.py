@@ -9,11 +9,13 @@ lost) or not at all ("before").
 
 Switch JSON (every key optional)::
 
-    {"seed": 1, "paths": ["/api/v1/applications"], "methods": ["POST"],
+    {"seed": 1, "paths": ["/api/v1/applications$"], "methods": ["POST"],
      "error_rate": 0.0, "error_status": 503, "rate_limit_rate": 0.0, "retry_after_s": 1,
      "reset_rate": 0.0, "truncate_rate": 0.0, "slow_body_rate": 0.0, "slow_body_s": 1.0,
      "latency_s": 0.0, "phase": "before" | {"error": "after", "reset": "after", ...},
      "max_faults": null}
+
+A path covers itself and everything under it; a trailing ``$`` makes it exact.
 """
 
 from __future__ import annotations
@@ -137,6 +139,14 @@ def _integer(value: Any, name: str, low: int, high: int) -> int:
     return value
 
 
+def _path_matches(path: str, pattern: str) -> bool:
+    """``/api/v1/applications`` covers that path and everything under it (lookups,
+    progress); ``/api/v1/applications$`` covers only that exact path."""
+    if pattern.endswith("$"):
+        return path == pattern[:-1]
+    return path == pattern or path.startswith(pattern.rstrip("/") + "/")
+
+
 @dataclass(frozen=True)
 class Decision:
     """What to do to one request: a fault kind (or None), its phase, and extra latency."""
@@ -164,8 +174,7 @@ class FaultInjector:
         config = self.config
         if config.methods and method.upper() not in config.methods:
             return False
-        return any(path == prefix or path.startswith(prefix.rstrip("/") + "/")
-                   for prefix in config.paths)
+        return any(_path_matches(path, pattern) for pattern in config.paths)
 
     def decide(self, method: str, path: str) -> Decision:
         """The fault for one request (kind None: answer normally)."""

@@ -119,9 +119,14 @@ async def catalog(ctx: Ctx, since: Annotated[int | None, Query(ge=0, le=2**62)] 
     return response
 
 
-def _matter(ctx: Platform, item_code: str) -> tuple[dict[str, Any], int]:
+def _matter(ctx: Platform, item_code: str, *, in_body: bool = False
+            ) -> tuple[dict[str, Any], int]:
+    """A live matter; unknown is 404 when the code names the resource (path, query) and
+    422 when it is a field of a request body (the request, not the URL, is wrong)."""
     found = ctx.store.matter(item_code)
     if found is None:
+        if in_body:
+            raise ApiError(422, "validation", "unknown item_code", "item_code")
         raise ApiError(404, "not_found", "no such matter", "item_code")
     return found
 
@@ -394,7 +399,7 @@ async def book(request: Request, ctx: Ctx, body: models.AppointmentIn,
     replay = _stored_answer(ctx, "appointment", kiosk_id, key, body_hash)
     if replay is not None:
         return replay
-    _matter(ctx, body.item_code)
+    _matter(ctx, body.item_code, in_body=True)
     slot_day, hour, minute, hall = _parse_slot(body.slot_id)
     now = ctx.clock()
     with ctx.store.transaction() as conn:
@@ -417,7 +422,7 @@ async def book(request: Request, ctx: Ctx, body: models.AppointmentIn,
              summary="Take a queue ticket")
 async def ticket(ctx: Ctx, body: models.TicketIn) -> dict[str, Any]:
     """A numbered ticket for a hall; ``waiting`` is simulated."""
-    _matter(ctx, body.item_code)
+    _matter(ctx, body.item_code, in_body=True)
     day = datetime.fromtimestamp(ctx.clock(), progress.CHINA).strftime("%Y%m%d")
     with ctx.store.transaction() as conn:
         number = Store.next_counter(conn, f"ticket:{day}:{body.hall}")
@@ -435,6 +440,7 @@ async def evaluate(request: Request, ctx: Ctx, body: models.EvaluationIn,
     replay = _stored_answer(ctx, "evaluation", kiosk_id, key, body_hash)
     if replay is not None:
         return replay
+    _matter(ctx, body.item_code, in_body=True)
     now = ctx.clock()
     with ctx.store.transaction() as conn:
         number = f"E{Store.next_counter(conn, 'evaluation'):08d}"

@@ -25,6 +25,7 @@ from kiosk.i18n import LANGUAGES
 from kiosk.models import Matter
 from kiosk.services import KioskServices
 from kiosk.sounds import ensure_tone
+from kiosk.sync_thread import SyncEvent
 from screens.i18n import tr
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class KioskApp(App):
     language = StringProperty("zh_CN")
     other_language_name = StringProperty("")
     online = ObjectProperty(None, allownone=True)  # None until the first health answer
+    pending = NumericProperty(0)  # applications on this kiosk not yet acknowledged
 
     def __init__(self, services: KioskServices, *, lockdown: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -78,11 +80,19 @@ class KioskApp(App):
         Clock.schedule_interval(self._tick_clock, 1)
         Window.bind(on_request_close=self._on_request_close)
         self.services.connectivity.add_listener(self._on_connectivity)
+        self.services.sync.listeners.append(self._on_sync_event)
         return self.manager
 
     def _on_connectivity(self, online: bool) -> None:
         # called on the probe thread: hand the value to the UI thread
         Clock.schedule_once(lambda _dt: self._set_online(online))
+
+    def _on_sync_event(self, event: SyncEvent) -> None:
+        # called on the sync thread: only the queue depth is shown (online comes from the
+        # health probe, which also runs when sync is off for want of a key)
+        if event.kind == "queue" and event.pending is not None:
+            pending = event.pending
+            Clock.schedule_once(lambda _dt: setattr(self, "pending", pending))
 
     def on_start(self) -> None:
         """Start background probes once the window exists.

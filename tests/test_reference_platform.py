@@ -17,11 +17,15 @@ from typing import Any
 
 import pytest
 import requests
-from platform_server import PlatformServer
 
 from kiosk.platform_signing import load_or_create_key_file, signed_headers
 from kiosk.receipt_numbers import make_receipt_number
 from reference_platform.matters import shipped_records
+
+try:  # tests/ is a package in some checkouts, a plain folder on sys.path in others
+    from tests.platform_server import PlatformServer
+except ModuleNotFoundError:  # pragma: no cover
+    from platform_server import PlatformServer  # type: ignore[no-redef]
 
 KIOSK = "511602-HALL-03"
 OTHER = "511602-HALL-04"
@@ -409,6 +413,9 @@ def test_tickets_and_evaluations(session: requests.Session):
     assert first.status_code == 201
     again = session.post("/evaluations", json=evaluation, headers={"Idempotency-Key": "e1"})
     assert again.json() == first.json()
+    unknown = session.post("/evaluations", json=evaluation | {"item_code": "NOPE"},
+                           headers={"Idempotency-Key": "e-unknown"})
+    assert_error(unknown, 422, "validation", "item_code")
     for score in (0, 6, "5", 4.5):
         bad = session.post("/evaluations", json=evaluation | {"score": score},
                            headers={"Idempotency-Key": f"e-{score}"})
@@ -427,3 +434,35 @@ def test_heartbeat(session: requests.Session):
 def test_key_file_is_shared_with_the_kiosk(tmp_path: Path):
     key = load_or_create_key_file(tmp_path / "k.key")
     assert (tmp_path / "k.key").stat().st_mode & 0o777 == 0o600 and len(key) == 32
+
+
+def test_concurrent_twins_store_one_application(server: PlatformServer):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with server.session(KIOSK) as first:
+        upload(first)
+    body = application(receipt())
+
+    def send(_: int) -> tuple[int, dict[str, Any]]:
+        with server.session(KIOSK) as own:
+            answer = submit(own, body)
+            return answer.status_code, answer.json()
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(send, range(8)))
+    assert sorted(status for status, _ in results) == [200] * 7 + [201]
+    assert len({json.dumps(answer, sort_keys=True) for _, answer in results}) == 1
+    assert server.receipt_numbers().count(body["receipt_no"]) == 1
+
+
+def test_applications_survive_a_kill(tmp_path: Path):
+    with PlatformServer(tmp_path, kiosks={KIOSK: tmp_path / "k.key"}) as server:
+        session = server.session(KIOSK)
+        upload(session)
+        body = application(receipt())
+        stored = submit(session, body).json()
+        server.kill()
+        server.start()
+        session = server.session(KIOSK)
+        again = submit(session, body)
+        assert again.status_code == 200 and again.json() == stored

@@ -12,7 +12,6 @@ import pytest
 import requests
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from platform_server import READY, REPO, PlatformServer
 
 from drivers.idcard.emulator import SAMPLE_CARDS
 from kiosk.platform_signing import read_key_file, signed_headers
@@ -20,6 +19,11 @@ from reference_platform import progress, samples
 from reference_platform.app import create_app
 from reference_platform.faults import FaultConfigError, FaultInjector, parse_faults
 from reference_platform.matters import keywords_of, shipped_records
+
+try:  # tests/ is a package in some checkouts, a plain folder on sys.path in others
+    from tests.platform_server import READY, REPO, PlatformServer
+except ModuleNotFoundError:  # pragma: no cover
+    from platform_server import READY, REPO, PlatformServer  # type: ignore[no-redef]
 
 CONTRACT = {
     ("GET", "/api/v1/health"),
@@ -55,6 +59,14 @@ def test_openapi_lists_exactly_the_contract(app):
     post = schema["paths"]["/api/v1/applications"]["post"]
     assert {"201", "200", "409", "422"} <= set(post["responses"])
     assert post["summary"] and "ApplicationIn" in json.dumps(post["requestBody"])
+    assert "X-Signature" in post["security"][0]
+    assert "security" not in schema["paths"]["/api/v1/health"]["get"]
+
+
+def test_the_benchmark_runs():
+    from reference_platform import bench
+
+    assert bench.main(["--seconds", "0.5", "--threads", "2"]) == 0
 
 
 def test_sample_people_agree_with_the_emulator_cards():
@@ -105,6 +117,11 @@ def test_fault_switches_parse_and_draw():
     kinds = [injector.decide("POST", "/api/v1/applications").kind for _ in range(400)]
     assert 60 < kinds.count("error") < 140 and 60 < kinds.count("reset") < 140
     assert injector.decide("POST", "/api/v1/applicationsX").kind is None
+    exact = FaultInjector(parse_faults({"error_rate": 1.0, "paths": ["/api/v1/applications$"]}))
+    assert exact.decide("POST", "/api/v1/applications").kind == "error"
+    assert exact.decide("POST", "/api/v1/applications/lookup").kind is None
+    assert FaultInjector(parse_faults({"error_rate": 1.0, "paths": ["/api/v1/applications"]})
+                         ).decide("POST", "/api/v1/applications/lookup").kind == "error"
     for bad in ([], {"latency_s": -1}, {"seed": "x"}, {"phase": {"latency": "after"}}):
         with pytest.raises(FaultConfigError):
             parse_faults(bad)
