@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from kiosk import __version__
@@ -79,7 +80,8 @@ def pull_catalog(client: PlatformClient, conn: sqlite3.Connection) -> CatalogPul
     since = int(known) if known and known.isdigit() else None
     version, matters, removed = parse_catalog_answer(client.catalog(since))
     records = catalog_records([_matter(record) for record in matters])
-    meta = {"platform_version": version, "source": "platform " + client.base_url}
+    meta = {"platform_version": version, "source": "platform " + client.base_url,
+            "imported_at": datetime.now(UTC).isoformat(timespec="seconds")}
     documents = DocumentCache(conn)
     if since is None:
         task_types = {m["task_type"]: m["task_type_name"] for m in matters}

@@ -63,6 +63,9 @@ def test_diagnose_reports_each_check(tmp_path: Path, capsys):
     assert checks["catalogue"]["ok"] and "1135 matters" in checks["catalogue"]["detail"]
     assert checks["fonts"]["ok"] and checks["languages"]["ok"] and checks["storage"]["ok"]
     assert checks["platform"]["ok"] is False  # nothing listens on port 9
+    # the catalogue import made the database; no key files yet: pre-flight refuses
+    assert checks["outbox"]["ok"] is False and "REFUSING" in checks["outbox"]["detail"]
+    assert "key" in checks["outbox"]["detail"]
     assert code == 1
 
 

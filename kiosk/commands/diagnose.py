@@ -102,12 +102,40 @@ def check_platform(config: KioskConfig) -> Check:
     return Check("platform", online, f"{config.platform.url}: {state}, {elapsed:.0f} ms")
 
 
+def check_outbox(config: KioskConfig) -> Check:
+    """The pre-flight gates a new application must pass, and the queue behind them.
+
+    Reads counts only (nothing is decrypted, no key is made): the same checks the touchscreen
+    runs before it accepts an application, so a refusal here is what citizens see.
+    """
+    from kiosk.preflight import Preflight
+    from offline_cache.database import open_database
+    from offline_cache.outbox import Outbox
+
+    if not config.storage.database.exists():
+        return Check("outbox", True, "no applications yet")
+    conn = open_database(config.storage.database)
+    try:
+        outbox = Outbox(conn, b"", lambda day, sequence: "")
+        report = Preflight.from_config(config, outbox).run()
+        pending, _oldest = outbox.backlog()
+        quarantined = outbox.counts().get("quarantined", 0)
+    finally:
+        conn.close()
+    problems = [check.detail for check in report.checks if not check.ok]
+    summary = f"{pending} unsent, {quarantined} quarantined (kiosk queue status)"
+    if not report.accepting:
+        return Check("outbox", False, "REFUSING applications: " + "; ".join(problems))
+    return Check("outbox", True, "; ".join([f"accepting applications, {summary}", *problems]))
+
+
 CHECKS: tuple[Callable[[KioskConfig], Check], ...] = (
     check_storage,
     check_catalogue,
     check_fonts,
     check_languages,
     check_platform,
+    check_outbox,
 )
 
 
