@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import time
 from pathlib import Path
 
@@ -100,33 +101,48 @@ def kiosk(tmp_path: Path, server):
     opened.close()
 
 
-def test_offline_enqueue_then_sync_acknowledges_and_tracks_progress(tmp_path: Path, server):
-    offline = Kiosk(tmp_path, "http://127.0.0.1:9/api/v1", server.key_file)
-    receipts = [offline.submit(files=2) for _ in range(3)]
-    report = offline.worker.sync_once()
-    assert not report.online and report.acknowledged == 0
-    assert {offline.state(r) for r in receipts} == {State.SEALED}
-    offline.close()
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
-    online = Kiosk(tmp_path, server.base_url, server.key_file,
-                   kiosk_id=offline.kiosk_id)  # the network is back
-    report = online.worker.sync_once(progress=False)
-    assert report.online and report.acknowledged == 3 and report.pending == 0
-    assert report.attachments_uploaded == 6
-    platform_receipts = server.receipt_numbers()
-    for receipt_no in receipts:
-        record = online.storage.outbox.find(receipt_no)
-        assert record.state is State.ACKNOWLEDGED and record.application_no
-        assert platform_receipts.count(receipt_no) == 1
-    time.sleep(0.7)  # the platform moves a status every 0.3 s
-    online.worker.progress_interval_s = 0
-    report = online.worker.sync_once()
-    assert report.progress_checked == 3
-    record = online.storage.outbox.find(receipts[0])
-    assert record.state is State.STATUS_SYNCED and record.platform_status != "received"
-    answer = server.session(online.kiosk_id).get(f"/applications/{record.application_no}").json()
-    assert answer["receipt_no"] == receipts[0]
-    online.close()
+
+def test_offline_enqueue_then_platform_starts_then_sync_and_progress(tmp_path: Path):
+    """The contract's story: queue while the platform is down, start it, sync, follow."""
+    key_file = tmp_path / "platform.key"
+    (tmp_path / "platform").mkdir()
+    platform = PlatformServer(tmp_path / "platform", kiosks={KIOSK_ID: key_file},
+                              progress_step=0.3, start=False)
+    platform.port = free_port()
+    url = f"http://127.0.0.1:{platform.port}/api/v1"
+    kiosk = Kiosk(tmp_path / "kiosk", url, key_file, kiosk_id=KIOSK_ID)
+    receipts = [kiosk.submit(files=2) for _ in range(3)]
+    report = kiosk.worker.sync_once()
+    assert not report.online and report.acknowledged == 0 and report.pending == 3
+    assert {kiosk.state(r) for r in receipts} == {State.SEALED}
+
+    platform.start()  # the network is back
+    try:
+        assert platform.base_url == url
+        report = kiosk.worker.sync_once(progress=False)
+        assert report.online and report.acknowledged == 3 and report.pending == 0
+        assert report.attachments_uploaded == 6
+        on_platform = platform.receipt_numbers()
+        for receipt_no in receipts:
+            record = kiosk.storage.outbox.find(receipt_no)
+            assert record.state is State.ACKNOWLEDGED and record.application_no
+            assert on_platform.count(receipt_no) == 1
+        time.sleep(0.7)  # the platform moves a status every 0.3 s
+        kiosk.worker.progress_interval_s = 0
+        report = kiosk.worker.sync_once()
+        assert report.progress_checked == 3
+        record = kiosk.storage.outbox.find(receipts[0])
+        assert record.state is State.STATUS_SYNCED and record.platform_status != "received"
+        answer = platform.session(KIOSK_ID).get(f"/applications/{record.application_no}")
+        assert answer.json()["receipt_no"] == receipts[0]
+    finally:
+        kiosk.close()
+        platform.stop()
 
 
 def test_lost_acknowledgement_is_resent_without_duplicate(kiosk, server):
