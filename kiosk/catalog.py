@@ -30,6 +30,7 @@ from offline_cache.database import open_database
 if TYPE_CHECKING:
     import sqlite3
 
+    from kiosk.guides import Guide
     from kiosk.search import SearchHit, SearchIndex
 
 #: The catalogue shipped with the software, imported on first run so the kiosk is usable.
@@ -470,6 +471,13 @@ class CatalogService:
     def by_task_type(self, code: int) -> list[Matter]:
         """The matters of one task type, by department then name."""
         return self.store.matters_by_task_type(code)
+
+    def guide(self, item_code: str) -> Guide | None:
+        """The office guide cached from the platform, or None until it has been received."""
+        from kiosk.guides import parse_guide
+        from offline_cache.documents import DocumentCache
+
+        return parse_guide(DocumentCache(self._connection()).get("guide", item_code))
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """The best ``limit`` matters for ``query`` (Chinese, full pinyin or initials)."""

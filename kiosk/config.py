@@ -345,7 +345,7 @@ def _platform_url(text: str, ctx: _Context) -> str:
         raise _Invalid("has no host name")
     if parts.query or parts.fragment or text.endswith(("?", "#")):
         raise _Invalid('is a base URL: no "?query" or "#fragment"')
-    if scheme == "http" and not _is_loopback(host):
+    if scheme == "http" and not is_loopback(host):
         raise _Invalid(
             "plain http is only allowed to this machine (127.0.0.0/8, ::1, localhost); "
             "use https:// for other hosts"
@@ -353,7 +353,8 @@ def _platform_url(text: str, ctx: _Context) -> str:
     return text.rstrip("/")
 
 
-def _is_loopback(host: str) -> bool:
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
         return True
     try:

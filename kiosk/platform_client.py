@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from kiosk.config import is_loopback
 from kiosk.platform_signing import signed_headers
 
 if TYPE_CHECKING:
@@ -259,7 +260,7 @@ class PlatformClient:
         parts = urlsplit(base_url)
         if parts.scheme not in ("http", "https"):
             raise ValueError("the platform URL must be http:// or https://")
-        if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        if parts.scheme == "http" and not is_loopback(parts.hostname or ""):
             raise ValueError("plain http is allowed only to this machine (loopback)")
         self.base_url = base_url.rstrip("/")
         self.kiosk_id = kiosk_id

@@ -259,12 +259,7 @@ class Outbox:
     # -- reading ------------------------------------------------------------------------
     def get(self, local_id: str) -> Application:
         """One record (without its payload)."""
-        row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM applications WHERE local_id = ?", (local_id,)
-        ).fetchone()
-        if row is None:
-            raise KeyError(local_id)
-        return _application(row)
+        return self._one("local_id", local_id)
 
     def payload(self, local_id: str) -> dict[str, Any]:
         """The unsealed personal data of one record (for upload only; never log it)."""
@@ -286,11 +281,14 @@ class Outbox:
 
     def find(self, receipt_no: str) -> Application:
         """The record of a receipt number (KeyError when this kiosk has none)."""
+        return self._one("receipt_no", receipt_no)
+
+    def _one(self, column: str, value: str) -> Application:
         row = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM applications WHERE receipt_no = ?", (receipt_no,)
+            f"SELECT {_COLUMNS} FROM applications WHERE {column} = ?", (value,)
         ).fetchone()
         if row is None:
-            raise KeyError(receipt_no)
+            raise KeyError(value)
         return _application(row)
 
     def listing(self, states: tuple[State, ...] | None = None,

@@ -374,6 +374,15 @@ def _parse_slot(slot_id: str) -> tuple[date, int, int, int]:
     return slot_day, hour, minute, int(hall)
 
 
+async def _replay_of(request: Request, ctx: Platform, kind: str, idempotency_key: str | None
+                     ) -> tuple[str, str, str, Response | None]:
+    """(kiosk id, key, body hash, stored answer or None) of an idempotent POST."""
+    kiosk_id = kiosk_of(request)
+    key = _idempotency_key(idempotency_key)
+    body_hash = canonical_hash(await request.json())
+    return kiosk_id, key, body_hash, _stored_answer(ctx, kind, kiosk_id, key, body_hash)
+
+
 def _stored_answer(ctx: Platform, kind: str, kiosk_id: str, key: str, body_hash: str
                    ) -> Response | None:
     with ctx.store.transaction() as conn:
@@ -393,10 +402,8 @@ def _stored_answer(ctx: Platform, kind: str, kiosk_id: str, key: str, body_hash:
 async def book(request: Request, ctx: Ctx, body: models.AppointmentIn,
                idempotency_key: IdempotencyKey = None) -> Response:
     """Books one place in a slot; 409 ``slot_full`` when none is left."""
-    kiosk_id = kiosk_of(request)
-    key = _idempotency_key(idempotency_key)
-    body_hash = canonical_hash(await request.json())
-    replay = _stored_answer(ctx, "appointment", kiosk_id, key, body_hash)
+    kiosk_id, key, body_hash, replay = await _replay_of(request, ctx, "appointment",
+                                                        idempotency_key)
     if replay is not None:
         return replay
     _matter(ctx, body.item_code, in_body=True)
@@ -434,10 +441,8 @@ async def ticket(ctx: Ctx, body: models.TicketIn) -> dict[str, Any]:
 async def evaluate(request: Request, ctx: Ctx, body: models.EvaluationIn,
                    idempotency_key: IdempotencyKey = None) -> Response:
     """Stores one evaluation per Idempotency-Key."""
-    kiosk_id = kiosk_of(request)
-    key = _idempotency_key(idempotency_key)
-    body_hash = canonical_hash(await request.json())
-    replay = _stored_answer(ctx, "evaluation", kiosk_id, key, body_hash)
+    kiosk_id, key, body_hash, replay = await _replay_of(request, ctx, "evaluation",
+                                                        idempotency_key)
     if replay is not None:
         return replay
     _matter(ctx, body.item_code, in_body=True)

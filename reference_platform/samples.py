@@ -22,6 +22,7 @@ MARK = "【示例】"
 SAMPLE_HEADER = {"X-Sample-Content": "true"}
 PEOPLE_FILE = Path(__file__).resolve().parent / "data" / "sample_people.json"
 
+# hall names are the district's; the street addresses and windows are invented (marked)
 HALLS = (
     ("广安区政务服务中心", "广安市广安区金安大道二段118号"),
     ("广安区浓洄街道便民服务中心", "广安市广安区浓洄街道建设路20号"),
@@ -73,8 +74,8 @@ def guide(record: dict[str, Any], version: int) -> dict[str, Any]:
         "legal_basis": [marked(f"《{record['department']}相关管理办法》第{3 + pick % 20}条")],
         "locations": [{
             "hall": hall,
-            "address": address,
-            "window": f"{1 + pick % 30}号窗口",
+            "address": marked(address),
+            "window": marked(f"{1 + pick % 30}号窗口"),
             "hours": marked("工作日 9:00-12:00，13:30-17:00"),
         }],
         "visits_required": pick % 2,

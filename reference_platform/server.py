@@ -9,7 +9,6 @@ uvicorn has started, so whoever reads it can connect immediately.
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import socket
 import sys
 from pathlib import Path
@@ -21,16 +20,6 @@ from reference_platform.app import create_app
 from reference_platform.faults import FaultConfig
 
 READY_PREFIX = "platform listening on "
-
-
-def is_loopback(host: str) -> bool:
-    """Whether ``host`` names this machine only (the demo server's default exposure)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -1,8 +1,9 @@
 """Office guide of one matter, as far as the kiosk has data for it.
 
 The shipped catalogue holds names, departments, codes and task types only; materials, steps
-and time limits come with the platform's guides once the kiosk syncs them. Until then the
-screen says so plainly instead of showing invented text.
+and time limits come with the platform's guides, which the sync worker caches for offline
+use. Until a matter's guide has arrived the screen says so plainly instead of showing
+invented text; the reference platform's sample guides keep their 【示例】 mark on screen.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 from kivy.lang import Builder
 from kivy.properties import StringProperty
 
+from kiosk.guides import Guide
 from kiosk.i18n import task_type_label
 from screens.i18n import tr
 from screens.widgets import KioskScreen
@@ -25,6 +27,7 @@ class GuideScreen(KioskScreen):
     task_type = StringProperty("")
     item_code = StringProperty("")
     area_code = StringProperty("")
+    guide_text = StringProperty("")  # empty: the platform's guide has not arrived yet
 
     def on_pre_enter(self, *args) -> None:
         matter = self.services.session.matter
@@ -36,6 +39,8 @@ class GuideScreen(KioskScreen):
         self.task_type = task_type_label(matter.task_type, matter.task_type_name, tr.language)
         self.item_code = matter.item_code
         self.area_code = matter.area_code
+        guide = self.services.catalog.guide(matter.item_code)
+        self.guide_text = guide_text(guide) if guide else ""
 
     def on_language(self, language: str) -> None:
         self.on_pre_enter()
@@ -43,7 +48,48 @@ class GuideScreen(KioskScreen):
     def reset(self) -> None:
         """Show nothing of the previous visit."""
         self.name_text = self.department = self.task_type = self.item_code = ""
-        self.area_code = ""
+        self.area_code = self.guide_text = ""
+
+
+def guide_text(guide: Guide) -> str:
+    """The guide as one block of text with Kivy markup, in the current language."""
+    lines = []
+    if guide.is_sample:
+        lines += [tr._("Sample guide from the demonstration platform, not real office guidance."),
+                  ""]
+    lines.append(_bold(tr._("Required materials")))
+    for material in guide.materials:
+        kind = tr._("original and copy") if material.original else tr._("copy")
+        amount = tr._("{kind}, copies: {copies}").format(kind=kind, copies=material.copies)
+        lines.append(f"•  {material.name}  ({amount})")
+        if material.note:
+            lines.append(f"    {material.note}")
+    if guide.steps:
+        lines += ["", _bold(tr._("Steps"))]
+        lines += [f"{number}. {step}" for number, step in enumerate(guide.steps, start=1)]
+    days = tr._("{days} working days").format(days=guide.time_limit_days)
+    lines += ["", _bold(tr._("Time limit")) + "  " + days]
+    if guide.fee:
+        lines.append(_bold(tr._("Fee")) + "  " + guide.fee)
+    visits = str(guide.visits_required) if guide.visits_required else \
+        tr._("none: no visit needed")
+    lines.append(_bold(tr._("Visits in person")) + "  " + visits)
+    for place in guide.locations:
+        lines += ["", _bold(tr._("Where")) + "  " + place.hall]
+        lines += [f"    {text}" for text in (place.address, place.window, place.hours) if text]
+    return "\n".join(_escape(line) for line in lines)
+
+
+def _bold(text: str) -> str:
+    return f"[b]{text}[/b]"
+
+
+def _escape(line: str) -> str:
+    """Escape square brackets the platform's text might hold, keeping our own [b] tags."""
+    from kivy.utils import escape_markup
+
+    parts = line.replace("[b]", "\0b").replace("[/b]", "\0/b")
+    return escape_markup(parts).replace("\0b", "[b]").replace("\0/b", "[/b]")
 
 
 Builder.load_file(os.path.join(os.path.dirname(__file__), "guide.kv"))

@@ -14,16 +14,7 @@ from kiosk.config import (
     default_config_text,
     load_config,
 )
-
-HOME = "/home/kiosk"
-ENV = {"HOME": HOME}
-DEFAULT_DATA = Path(HOME, ".local/share/gov-kiosk")
-
-
-def write(directory: Path, text: str, name: str = "kiosk.ini") -> Path:
-    path = directory / name
-    path.write_text(text, encoding="utf-8")
-    return path
+from tests.test_config import DEFAULT_DATA, ENV, write
 
 
 def error_for(path: Path) -> str:

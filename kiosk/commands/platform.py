@@ -84,8 +84,9 @@ def _kiosks(args: argparse.Namespace) -> dict[str, bytes]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from kiosk.config import is_loopback
     from reference_platform.faults import FaultConfigError, parse_faults
-    from reference_platform.server import is_loopback, serve
+    from reference_platform.server import serve
 
     if not is_loopback(args.host) and not args.public:
         print(f"kiosk platform: refusing to listen on {args.host} (not loopback); "
