@@ -6,6 +6,7 @@ widget layer thin and lets tests build the same services without a window.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +19,8 @@ from kiosk.connectivity import ConnectivityMonitor
 from kiosk.i18n import Translator
 from kiosk.session import Session
 from kiosk.sync_thread import SyncThread
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pypinyin is loaded off the start-up path, by the warm-up thread
     from kiosk.applications import ApplicationService
@@ -94,6 +97,24 @@ class KioskServices:
             self._applications = ApplicationService(storage, preflight=check,
                                                     on_submitted=self.sync.wake)
         return self._applications
+
+    def refusal(self) -> str | None:
+        """Why the kiosk cannot take an application now (a citizen message id), or None.
+
+        Asked when a citizen starts an application, before any form: the pre-flight gates
+        (disk, clock, backlog, keys). The technician's details go to the log.
+        """
+        from kiosk.preflight import PreflightRefused
+
+        try:
+            self.applications().preflight()  # type: ignore[misc]
+        except PreflightRefused as refused:
+            log.warning("not accepting applications: %s", refused)
+            return refused.citizen_message_id or "preflight.unavailable"
+        except Exception:  # the outbox itself cannot be opened (disk, permissions, key)
+            log.exception("not accepting applications: the outbox cannot be opened")
+            return "preflight.unavailable"
+        return None
 
     @classmethod
     def create(cls, config: KioskConfig) -> KioskServices:

@@ -215,6 +215,24 @@ class KioskApp(App):
             message=tr._("Please stay here. A member of staff will come to help you."),
         ).open(animation=False)
 
+    def start_application(self) -> None:
+        """The Apply tile: browse the catalogue, saying first if applications are refused.
+
+        The pre-flight gates run here, before the citizen spends time on a matter and a
+        form. A refusal still lets the citizen read the guides; it says plainly why this
+        kiosk cannot take the application and where to go instead.
+        """
+        from screens.widgets import Notice
+
+        self.show("catalogue")
+        reason = self.services.refusal()
+        if reason is None:
+            return
+        Notice(
+            title=tr._("Applications cannot be taken at this kiosk right now"),
+            message=refusal_text(reason) + "\n\n" + tr._("You can still read the office guides here. To apply, please go to the service counter or press Call staff."),  # noqa: E501
+        ).open(animation=False)
+
     def not_yet_available(self) -> None:
         """For menu entries whose service this terminal does not offer yet."""
         from screens.widgets import Notice
@@ -260,3 +278,14 @@ class KioskApp(App):
         self.date_text = format_datetime(now, date_pattern, locale=locale)
         self.time_text = now.strftime("%H:%M")
         self.clock_text = f"{self.date_text} {self.time_text}"
+
+
+def refusal_text(reason: str) -> str:
+    """The citizen's words for a pre-flight refusal id (kiosk.preflight), translated."""
+    if reason == "preflight.disk":
+        return tr._("This kiosk's storage is nearly full.")
+    if reason == "preflight.clock":
+        return tr._("This kiosk's clock needs to be set.")
+    if reason == "preflight.backlog":
+        return tr._("This kiosk has too many applications waiting to be sent to the platform.")
+    return tr._("This kiosk is not ready to take applications.")

@@ -22,14 +22,18 @@ SAMPLE_CATALOG = REPO / "kiosk" / "data" / "matters_guangan.json"
 @pytest.fixture(scope="session")
 def ui_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A configuration for UI tests: its own data folder, devices emulated."""
+    from kiosk.platform_signing import create_key_file
+
     folder = tmp_path_factory.mktemp("ui")
     path = folder / "kiosk.ini"
     path.write_text(
         "[kiosk]\nid = 511602-TEST-01\nlanguage = zh_CN\nidle_timeout = 600\n"
         f"[storage]\ndata_dir = {folder / 'data'}\n"
+        f"[platform]\nkey_file = {folder / 'platform.key'}\n"
         "[display]\ndeveloper = 1\n",
         encoding="utf-8",
     )
+    create_key_file(folder / "platform.key")  # a provisioned kiosk accepts applications
     return path
 
 

@@ -172,3 +172,30 @@ def test_large_text_can_be_chosen_before_the_visit_starts(kiosk):
     window = app.root_window
     kiosk.tap_at(window.width / 2, window.height / 2)
     assert app.manager.current == "home" and app.large_text, "the choice carries into the visit"
+
+
+def test_apply_tile_says_plainly_when_the_kiosk_refuses_applications(kiosk):
+    """Pre-flight refuses (the platform key is gone): the guides stay open, the reason shows."""
+    from screens.widgets import Notice
+
+    app = kiosk.app
+    key_file = app.services.config.platform.key_file
+    saved = key_file.read_bytes()
+    app.start_session()
+    kiosk.pump(2)
+    kiosk.tap(app.screen("home").ids.apply)
+    assert current(kiosk) == "catalogue"
+    assert not [w for w in app.root_window.children if isinstance(w, Notice)]
+    app.show("home")
+    key_file.unlink()
+    try:
+        kiosk.tap(app.screen("home").ids.apply)
+        assert current(kiosk) == "catalogue"
+        notices = [w for w in app.root_window.children if isinstance(w, Notice)]
+        assert notices and notices[0].title == "本机暂时无法受理申请"
+        assert "本机尚未就绪" in notices[0].message and "办事指南" in notices[0].message
+        kiosk.tap(notices[0].ids.ok)
+        assert current(kiosk) == "catalogue"
+    finally:
+        key_file.write_bytes(saved)
+        key_file.chmod(0o600)
