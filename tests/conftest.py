@@ -13,6 +13,11 @@ os.environ.setdefault("KIVY_NO_ARGS", "1")
 os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")
 os.environ.setdefault("KIVY_NO_FILELOG", "1")
 os.environ.setdefault("KIVY_METRICS_DENSITY", "1")
+# Mesa's software rasteriser (llvmpipe) with its worker threads was seen to stall the
+# offscreen window for 6-10 s when a label's texture was re-uploaded while an earlier frame
+# was still being drawn (the idle countdown's "1"); with rendering on the calling thread the
+# same upload waits well under a second. Real kiosks draw on a GPU.
+os.environ.setdefault("LP_NUM_THREADS", "0")
 os.environ.pop("KIOSK_CONFIG", None)
 
 REPO = Path(__file__).resolve().parent.parent
