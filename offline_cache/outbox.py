@@ -98,15 +98,8 @@ class Outbox:
     # -- writing ------------------------------------------------------------------------
     def create_draft(self, item_code: str, payload: dict[str, Any]) -> str:
         """A new draft holding ``payload`` sealed; returns its local id."""
-        local_id = uuid.uuid4().hex
-        now = self.clock()
         with transaction(self.conn):
-            self.conn.execute(
-                "INSERT INTO applications (local_id, state, item_code, payload, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (local_id, State.DRAFT, item_code, self._seal(local_id, payload), now, now),
-            )
-        return local_id
+            return self._insert_draft(item_code, payload)
 
     def enqueue(self, item_code: str, payload: dict[str, Any],
                 attachments: list[tuple[str, str, int]], day: date | None = None
@@ -117,14 +110,8 @@ class Outbox:
         instead of four, so either the whole application is in the queue or none of it.
         ``attachments`` holds (sha256, content_type, size) per file.
         """
-        local_id = uuid.uuid4().hex
-        now = self.clock()
         with transaction(self.conn):
-            self.conn.execute(
-                "INSERT INTO applications (local_id, state, item_code, payload, created_at,"
-                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                (local_id, State.DRAFT, item_code, self._seal(local_id, payload), now, now),
-            )
+            local_id = self._insert_draft(item_code, payload)
             self.conn.executemany(
                 "INSERT OR IGNORE INTO application_attachments (local_id, sha256, content_type,"
                 " size) VALUES (?, ?, ?, ?)",
@@ -327,6 +314,17 @@ class Outbox:
         return {state: count for state, count in rows}
 
     # -- internals ----------------------------------------------------------------------
+    def _insert_draft(self, item_code: str, payload: dict[str, Any]) -> str:
+        """Inside the caller's transaction: a new draft row; returns its local id."""
+        local_id = uuid.uuid4().hex
+        now = self.clock()
+        self.conn.execute(
+            "INSERT INTO applications (local_id, state, item_code, payload, created_at,"
+            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+            (local_id, State.DRAFT, item_code, self._seal(local_id, payload), now, now),
+        )
+        return local_id
+
     def _seal(self, local_id: str, payload: dict[str, Any]) -> bytes:
         plaintext = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
         return seal(self.master_key, plaintext, _aad(local_id))
