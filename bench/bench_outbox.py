@@ -21,22 +21,13 @@ from pathlib import Path
 
 from bench.common import BenchResult, percentile
 from kiosk.applications import NewApplication
+from tests.kiosk_files import write_config
 
 ENQUEUES = 300
 PHOTO_BYTES = 300 * 1024
 DRAIN = 10_000
 ITEM_CODE = "511Z07001006-511602000000-000-11511301008778183N-1-00"
 KIOSK_ID = "511602-BENCH-01"
-
-
-def write_config(folder: Path, url: str = "http://127.0.0.1:9/api/v1") -> Path:
-    """A kiosk configuration whose data lives in ``folder``."""
-    path = folder / "kiosk.ini"
-    path.write_text(
-        f"[kiosk]\nid = {KIOSK_ID}\n\n[storage]\ndata_dir = {folder / 'data'}\n\n"
-        f"[platform]\nurl = {url}\nkey_file = {folder / 'platform.key'}\ntimeout = 10\n",
-        encoding="utf-8")
-    return path
 
 
 def new_application(index: int, photos: list[bytes]) -> NewApplication:
@@ -68,7 +59,7 @@ def enqueue_latency(folder: Path) -> list[BenchResult]:
     from kiosk.applications import ApplicationService, OutboxStorage
     from kiosk.config import load_config
 
-    config = load_config(write_config(folder), environ={})
+    config = load_config(write_config(folder, kiosk_id=KIOSK_ID), environ={})
     storage = OutboxStorage(config, durable=True)
     service = ApplicationService(storage)
     rng = random.Random(7)
@@ -110,23 +101,20 @@ def drain_throughput(folder: Path, count: int = DRAIN) -> list[BenchResult]:
 
     from kiosk.applications import ApplicationService, OutboxStorage
     from kiosk.config import load_config
-    from kiosk.sync import Backoff, Schedule, SyncWorker, make_client
+    from kiosk.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
     from tests.platform_server import PlatformServer
 
-    never = float("inf")
     (folder / "platform").mkdir()
     key_file = folder / "platform.key"
     with PlatformServer(folder / "platform", kiosks={KIOSK_ID: key_file}) as server:
-        config = load_config(write_config(folder, server.base_url), environ={})
+        config = load_config(write_config(folder, server.base_url, KIOSK_ID), environ={})
         storage = OutboxStorage(config, durable=False)
         service = ApplicationService(storage)
         for index in range(count):
             photo = b"\xff\xd8\xff\xe0" + index.to_bytes(4, "big") * 512  # 2 KB
             service.submit(new_application(index, [photo]))
         worker = SyncWorker(storage, make_client(config), backoff=Backoff(0.01, 0.1),
-                            schedule=Schedule(heartbeat_s=never, catalog_s=never,
-                                              lists_s=never, documents_s=never,
-                                              retention_s=never))
+                            schedule=OUTBOX_ONLY)
         gc.collect()
         rss_before = rss_mib()
         started = time.perf_counter()

@@ -20,8 +20,8 @@ from typing import Any
 from kiosk.config import KioskConfig
 from kiosk.receipt_numbers import make_receipt_number
 from offline_cache.attachments import AttachmentStore
-from offline_cache.database import open_database, transaction
-from offline_cache.outbox import Outbox, State
+from offline_cache.database import open_database
+from offline_cache.outbox import Outbox
 from offline_cache.sealing import load_or_create_master_key
 
 CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
@@ -120,19 +120,9 @@ class OutboxStorage:
         """
         resumed = self.outbox.recover_interrupted()
         found = self.store.reconcile(self.outbox.referenced_attachments(), min_file_age_s)
-        quarantined = 0
-        for digest in found.missing:
-            for local_id, state in self.conn.execute(
-                    "SELECT a.local_id, a.state FROM application_attachments x JOIN applications"
-                    " a ON a.local_id = x.local_id WHERE x.sha256 = ?", (digest,)).fetchall():
-                if state in (State.SEALED, State.RETRY_LATER):
-                    with transaction(self.conn):
-                        self.conn.execute(
-                            "UPDATE applications SET state = ?, quarantine_reason = ?,"
-                            " updated_at = ? WHERE local_id = ? AND state = ?",
-                            (State.QUARANTINED, f"file-not-found: attachment {digest[:12]}",
-                             self.outbox.clock(), local_id, state))
-                    quarantined += 1
+        quarantined = sum(
+            self.outbox.quarantine_waiting_on(digest, f"file-not-found: attachment {digest[:12]}")
+            for digest in found.missing)
         return StartupRecovery(resumed, len(found.removed_orphans), found.removed_temporaries,
                                quarantined)
 

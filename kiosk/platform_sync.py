@@ -102,15 +102,17 @@ def refresh_documents(client: PlatformClient, conn: sqlite3.Connection, batch: i
     schedule with :func:`refresh_lists`. Returns the number of documents stored.
     """
     cache = DocumentCache(conn)
-    matters = {key: cache.get("matter", key) for key in cache.versions("matter")}
+    # four queries, no JSON decoded in Python: this runs on every pass, mostly to find
+    # that everything is cached already
+    matters = cache.versions("matter")
+    form_ids = cache.field("matter", "form_id")
     guides = cache.versions("guide")
     forms = cache.versions("form")
     wanted: list[tuple[str, str, str, int | None]] = []
-    for code, matter in sorted(matters.items()):
-        version = matter.get("version") if isinstance(matter, dict) else None
+    for code, version in sorted(matters.items()):
         if guides.get(code, -1) != version:
             wanted.append(("guide", code, f"/matters/{code}/guide", version))
-        form_id = matter.get("form_id") if isinstance(matter, dict) else None
+        form_id = form_ids.get(code)
         if isinstance(form_id, str) and form_id and form_id not in forms:
             forms[form_id] = None
             wanted.append(("form", form_id, f"/forms/{form_id}", None))

@@ -23,7 +23,7 @@ import os
 import random
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -70,11 +70,17 @@ class Schedule:
     """Purge of applications acknowledged more than ``[outbox] retention_days`` ago."""
 
 
+NEVER = float("inf")
+OUTBOX_ONLY = Schedule(heartbeat_s=NEVER, catalog_s=NEVER, lists_s=NEVER, documents_s=NEVER,
+                       retention_s=NEVER)
+"""A worker that only sends applications (tests, benchmarks, crash torture)."""
+
+
 def _summary(result: object) -> str:
     if isinstance(result, dict):
         return "ok"
-    if hasattr(result, "__dataclass_fields__"):
-        return ", ".join(f"{k} {v}" for k, v in asdict(result).items())  # type: ignore[call-overload]
+    if is_dataclass(result) and not isinstance(result, type):
+        return ", ".join(f"{k} {v}" for k, v in asdict(result).items())
     return str(result)
 
 
@@ -307,10 +313,8 @@ class SyncWorker:
             ("documents", self.schedule.documents_s,
              lambda: platform_sync.refresh_documents(self.client, conn)),
         ]
-        now = time.monotonic()
         for name, every, task in tasks:
-            last = self._last_run.get(name)
-            if every == float("inf") or (last is not None and now - last < every):
+            if not self._due(name, every):
                 continue
             try:
                 result = task()
@@ -319,22 +323,24 @@ class SyncWorker:
                 if error.failure is not Failure.RECORD:
                     return  # the platform is struggling: leave the rest to the next pass
                 continue
-            self._last_run[name] = now
+            self._last_run[name] = time.monotonic()
             report.housekeeping[name] = _summary(result)
 
     def _purge(self, report: SyncReport) -> None:
         """Retention runs online or not: it only ever removes acknowledged applications."""
         from offline_cache.retention import purge_expired
 
-        last = self._last_run.get("retention")
-        now = time.monotonic()
-        if self.schedule.retention_s == float("inf") or (
-                last is not None and now - last < self.schedule.retention_s):
+        if not self._due("retention", self.schedule.retention_s):
             return
         purged = purge_expired(self.storage.conn, self.storage.store,
                                self.storage.config.outbox.retention_days, self.outbox.clock)
-        self._last_run["retention"] = now
+        self._last_run["retention"] = time.monotonic()
         report.housekeeping["retention"] = f"purged {purged.applications}, files {purged.files}"
+
+    def _due(self, task: str, every: float) -> bool:
+        """Whether ``task`` should run now: never for an infinite period, else once per one."""
+        last = self._last_run.get(task)
+        return every != NEVER and (last is None or time.monotonic() - last >= every)
 
     def _backlog(self) -> tuple[int, float | None]:
         pending, oldest = self.outbox.backlog()

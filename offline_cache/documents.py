@@ -48,6 +48,12 @@ class DocumentCache:
         return dict(self.conn.execute(
             "SELECT key, version FROM platform_documents WHERE kind = ?", (kind,)))
 
+    def field(self, kind: str, name: str) -> dict[str, Any]:
+        """Key -> the top-level field ``name`` of every document of ``kind`` (SQLite JSON)."""
+        return dict(self.conn.execute(
+            "SELECT key, json_extract(body, '$.' || ?) FROM platform_documents WHERE kind = ?",
+            (name, kind)))
+
     def fetched_at(self, kind: str, key: str = "") -> float | None:
         """When a document was last stored (None: never)."""
         row = self.conn.execute(

@@ -190,6 +190,22 @@ class Outbox:
             self._move(local_id, State.QUARANTINED, quarantine_reason=reason,
                        attempts_increment=True)
 
+    def quarantine_waiting_on(self, digest: str, reason: str) -> int:
+        """Quarantine every sealed or deferred record that lists the file ``digest``.
+
+        For start-up recovery when a file is gone: such a record can never be sent, and a
+        technician must see it rather than the queue retrying it for ever. Records the
+        platform already has keep their state. Returns how many were quarantined.
+        """
+        with transaction(self.conn):
+            cursor = self.conn.execute(
+                "UPDATE applications SET state = ?, quarantine_reason = ?, updated_at = ?"
+                " WHERE state IN (?, ?) AND local_id IN (SELECT local_id FROM"
+                " application_attachments WHERE sha256 = ?)",
+                (State.QUARANTINED, reason, self.clock(), State.SEALED, State.RETRY_LATER,
+                 digest))
+        return cursor.rowcount
+
     def release(self, local_id: str) -> None:
         """The technician fixed the cause: send the quarantined record again."""
         with transaction(self.conn):
@@ -278,15 +294,22 @@ class Outbox:
             raise KeyError(value)
         return _application(row)
 
-    def listing(self, states: tuple[State, ...] | None = None,
-                limit: int = 50) -> list[Application]:
-        """Records in ``states`` (all when None), oldest first, for the queue screen."""
+    def listing(self, states: tuple[State, ...] | None = None, limit: int = 50,
+                *, latest: bool = False) -> list[Application]:
+        """Records in ``states`` (all when None), oldest first, for the queue screen.
+
+        ``latest`` takes the ``limit`` newest records instead of the oldest (still listed
+        oldest first).
+        """
         chosen = tuple(states or State)
         marks = ", ".join("?" for _ in chosen)
+        order = "DESC" if latest else "ASC"
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM applications WHERE state IN ({marks})"
-            " ORDER BY created_at, local_id LIMIT ?", (*chosen, limit)).fetchall()
-        return [_application(row) for row in rows]
+            f" ORDER BY created_at {order}, local_id {order} LIMIT ?",
+            (*chosen, limit)).fetchall()
+        records = [_application(row) for row in rows]
+        return records[::-1] if latest else records
 
     def backlog(self) -> tuple[int, float | None]:
         """(number of unsent applications, created_at of the oldest) for gates and heartbeat."""

@@ -20,10 +20,8 @@ from typing import Any
 
 from kiosk.applications import ApplicationService, NewApplication, NewAttachment, OutboxStorage
 from kiosk.config import load_config
-from kiosk.sync import Backoff, Schedule, SyncWorker, make_client
+from kiosk.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
 from offline_cache.outbox import State
-
-NEVER = float("inf")
 
 
 def run(config_path: str, log_path: str, first_index: int) -> None:
@@ -31,8 +29,7 @@ def run(config_path: str, log_path: str, first_index: int) -> None:
     config = load_config(config_path, environ={})
     storage = OutboxStorage(config, durable=True)
     worker = SyncWorker(storage, make_client(config), backoff=Backoff(0.001, 0.01),
-                        schedule=Schedule(heartbeat_s=NEVER, catalog_s=NEVER, lists_s=NEVER,
-                                          documents_s=NEVER))
+                        schedule=OUTBOX_ONLY)
     worker.recover()
     service = ApplicationService(storage)
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)

@@ -17,8 +17,16 @@ import requests
 
 from kiosk.applications import ApplicationService, OutboxStorage, read_application_file
 from kiosk.cli import main
-from kiosk.platform_signing import create_key_file
-from kiosk.sync import Backoff, Schedule, SingleFlightLock, SyncReport, SyncWorker, make_client
+from kiosk.platform_signing import create_key_file, read_key_file
+from kiosk.sync import (
+    OUTBOX_ONLY,
+    Backoff,
+    Schedule,
+    SingleFlightLock,
+    SyncReport,
+    SyncWorker,
+    make_client,
+)
 from offline_cache.outbox import State
 from tests.kiosk_files import (
     KIOSK_ID,
@@ -29,10 +37,6 @@ from tests.kiosk_files import (
     write_config,
 )
 from tests.platform_server import PlatformServer
-
-NEVER = float("inf")
-QUIET = Schedule(heartbeat_s=NEVER, catalog_s=NEVER, lists_s=NEVER, documents_s=NEVER)
-
 
 KIOSK_IDS = iter(f"511602-E2E-{n:02d}" for n in range(1, 100))
 """Each kiosk of a test gets its own id: receipt numbers restart with each data folder, and
@@ -60,7 +64,7 @@ class Kiosk:
     """One kiosk's data folder, its storage and a worker pointed at ``url``."""
 
     def __init__(self, tmp_path: Path, url: str, key_file: Path,
-                 schedule: Schedule = QUIET, kiosk_id: str | None = None) -> None:
+                 schedule: Schedule = OUTBOX_ONLY, kiosk_id: str | None = None) -> None:
         self.folder = tmp_path
         self.kiosk_id = kiosk_id or next(KIOSK_IDS)
         self.config = make_config(tmp_path, url=url, kiosk_id=self.kiosk_id)
@@ -228,8 +232,7 @@ def test_wrong_key_alerts_the_technician_and_keeps_the_record(kiosk, server, tmp
     receipt_no = kiosk.submit()
     other = tmp_path / "other.key"
     create_key_file(other)
-    kiosk.worker.client._key = other.read_bytes()[:64].decode() and bytes.fromhex(
-        other.read_text().strip())
+    kiosk.worker.client._key = read_key_file(other)
     report = kiosk.worker.sync_once(progress=False)
     assert report.stopped == "auth" and kiosk.state(receipt_no) is State.RETRY_LATER
     assert any("key file" in alert for alert in report.alerts)

@@ -20,13 +20,12 @@ from kiosk.applications import (
     OutboxStorage,
     parse_application_document,
 )
-from kiosk.sync import Backoff, Schedule, SyncWorker, make_client
+from kiosk.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
 from offline_cache.outbox import State
 from tests.kiosk_files import KIOSK_ID, application_document, make_config
 from tests.platform_server import PlatformServer
 
 COUNT = 1_000
-NEVER = float("inf")
 FAULTS = {
     "seed": 20261123,
     "error_rate": 0.09, "error_status": 503,
@@ -60,8 +59,7 @@ def test_thousand_applications_through_thirty_percent_faults(tmp_path: Path):
 
         client = make_client(config)
         worker = SyncWorker(storage, client, backoff=Backoff(0.001, 0.005),
-                            schedule=Schedule(heartbeat_s=NEVER, catalog_s=NEVER,
-                                              lists_s=NEVER, documents_s=NEVER))
+                            schedule=OUTBOX_ONLY)
         server.set_faults(FAULTS)
         deadline = time.monotonic() + 240
         passes = deferred = replayed = 0

@@ -62,10 +62,11 @@ def queue_status(config: KioskConfig, limit: int = 20) -> dict[str, Any]:
     try:
         outbox = storage.outbox
         pending, oldest = outbox.backlog()
-        records = outbox.listing(limit=100_000)[-limit:] if limit else []
+        records = outbox.listing(limit=limit, latest=True) if limit else []
         quarantined = outbox.listing((State.QUARANTINED,), limit=1000)
+        counts = outbox.counts()
         return {
-            "counts": {state.value: outbox.counts().get(state.value, 0) for state in State},
+            "counts": {state.value: counts.get(state.value, 0) for state in State},
             "pending": pending,
             "oldest_pending_age_s": None if oldest is None else round(time.time() - oldest),
             "quarantined": [{"receipt_no": r.receipt_no, "reason": r.quarantine_reason,

@@ -24,19 +24,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Run one pass (``--once``) or passes every sync_interval seconds until interrupted."""
-    from kiosk.platform_signing import KeyFileError
+    from kiosk.platform_signing import KeyFileError, read_key_file
     from kiosk.sync import make_worker
     from kiosk.sync_thread import SyncThread
 
     config = load_config(args.config)
     try:
-        worker = make_worker(config)
+        read_key_file(config.platform.key_file)  # say so now, not on the sync thread
     except KeyFileError as error:
         print(f"kiosk sync: {error}", file=sys.stderr)
         return 2
     if not args.once:
-        worker.client.close()
-        worker.storage.close()
         thread = SyncThread(lambda: make_worker(config), config.platform.sync_interval)
         thread.listeners.append(lambda event: print(_event_line(event), flush=True))
         thread.start()
@@ -46,6 +44,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             thread.stop()
         return 0
+    worker = make_worker(config)
     try:
         worker.recover()
         report = worker.sync_once()
