@@ -21,6 +21,7 @@ import ipaddress
 import math
 import os
 import re
+import shlex
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,8 @@ __all__ = [
     "KioskSection",
     "OutboxSection",
     "PlatformSection",
+    "SpeechSection",
+    "StaffCallSection",
     "StorageSection",
     "choose_config_path",
     "config_to_ini",
@@ -162,6 +165,33 @@ class DisplaySection:
 
 
 @dataclass(frozen=True, slots=True)
+class SpeechSection:
+    """``[speech]``: spoken prompts for citizens who cannot read the screen well.
+
+    Personal data is spoken only into a headset: a loudspeaker in a hall would tell the
+    queue behind the citizen their name and ID number.
+    """
+
+    enabled: bool = True
+    headset: bool = False
+    rate: int = 140
+
+
+@dataclass(frozen=True, slots=True)
+class StaffCallSection:
+    """``[staff_call]``: what "Call staff" does besides the chime on the kiosk's speaker.
+
+    The call always shows in the platform heartbeat; ``command`` and ``url`` reach a hall's
+    own paging system (a pager gateway, a light over the kiosk, a message to the duty desk).
+    """
+
+    command: str = ""
+    url: str = ""
+    timeout: float = 5.0
+    repeat_chime: int = 30
+
+
+@dataclass(frozen=True, slots=True)
 class KioskConfig:
     """The whole configuration. Build it with :func:`load_config`, not by hand.
 
@@ -175,6 +205,8 @@ class KioskConfig:
     outbox: OutboxSection = field(default_factory=OutboxSection)
     devices: DevicesSection = field(default_factory=DevicesSection)
     display: DisplaySection = field(default_factory=DisplaySection)
+    speech: SpeechSection = field(default_factory=SpeechSection)
+    staff_call: StaffCallSection = field(default_factory=StaffCallSection)
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -381,6 +413,48 @@ def _device(device: str, allowed: tuple[str, ...]) -> _Parser:
     return parse
 
 
+def _hook_command(text: str, ctx: _Context) -> str:
+    """A command line run without a shell; empty turns the hook off."""
+    if not text:
+        return ""
+    if not text.isprintable():
+        raise _Invalid("contains control or invisible characters")
+    try:
+        argv = shlex.split(text)
+    except ValueError as error:
+        raise _Invalid(f"cannot be split into words: {error}") from None
+    if not argv:
+        return ""
+    return text
+
+
+def _hook_url(text: str, ctx: _Context) -> str:
+    """An http(s) URL on the hall network; empty turns the hook off.
+
+    Plain http is allowed here, unlike for the platform, because the call carries no
+    personal data: the kiosk id, the hall name and the time.
+    """
+    if not text:
+        return ""
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise _Invalid("contains spaces or control characters")
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _Invalid("must be http://HOST/... or https://HOST/...")
+    if parts.username or parts.password:
+        raise _Invalid("no user name or password in the URL")
+    return text
+
+
+def _repeat_seconds(text: str, ctx: _Context) -> int:
+    if not _INT_RE.fullmatch(text):
+        raise _Invalid("not a whole number of seconds (0, or 10..600)")
+    value = int(text) if len(text) <= 18 else -1
+    if value != 0 and not 10 <= value <= 600:
+        raise _Invalid("must be 0 (chime once) or 10..600 seconds")
+    return value
+
+
 # --------------------------------------------------------------------------------- schema
 
 
@@ -405,6 +479,8 @@ _SECTION_COMMENTS: dict[str, str] = {
     "outbox": "Queued applications: how long sent ones are kept, when new ones are refused.",
     "devices": "Peripherals as device URLs; change one URL to swap an emulator for hardware.",
     "display": "Screen and window; kiosk lockdown is on unless developer = true.",
+    "speech": "Spoken prompts (text to speech with espeak-ng, when it is installed).",
+    "staff_call": "What Call staff does besides the chime: a command or an HTTP call.",
 }
 
 _SCHEMA: dict[str, tuple[_Key, ...]] = {
@@ -550,6 +626,37 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "Frame rate cap; 30 is smooth for touch and keeps a fanless PC cool (10..120).",
         ),
     ),
+    "speech": (
+        _Key(
+            "enabled",
+            _boolean,
+            "Speak prompts and offer Read aloud (silent when no TTS engine is installed).",
+        ),
+        _Key(
+            "headset",
+            _boolean,
+            "true only if a privacy headset is fitted: then names and ID numbers may be spoken.",
+        ),
+        _Key(
+            "rate",
+            _integer(80, 300, "words per minute"),
+            "Speaking speed (80..300 words per minute).",
+        ),
+    ),
+    "staff_call": (
+        _Key(
+            "command",
+            _hook_command,
+            "Command run (no shell) when staff are called; empty = none.",
+        ),
+        _Key("url", _hook_url, "URL that gets an HTTP POST when staff are called; empty = none."),
+        _Key("timeout", _decimal(1, 60, "seconds"), "Seconds the command or URL may take (1..60)."),
+        _Key(
+            "repeat_chime",
+            _repeat_seconds,
+            "Seconds between chimes while the citizen waits for staff; 0 = once (10..600).",
+        ),
+    ),
 }
 
 # ---------------------------------------------------------------------------------- loading
@@ -620,6 +727,8 @@ def _build(values: dict[str, dict[str, Any]], ctx: _Context, source: Path | None
         outbox=OutboxSection(**values.get("outbox", {})),
         devices=DevicesSection(**values.get("devices", {})),
         display=DisplaySection(**values.get("display", {})),
+        speech=SpeechSection(**values.get("speech", {})),
+        staff_call=StaffCallSection(**values.get("staff_call", {})),
         source=source,
     )
 

@@ -27,6 +27,8 @@ from kiosk.config import (
 HOME = "/home/kiosk"
 ENV = {"HOME": HOME}
 DEFAULT_DATA = Path(HOME, ".local/share/gov-kiosk")
+CONFIG_SECTIONS = ("kiosk", "storage", "platform", "outbox", "devices", "display", "speech",
+            "staff_call")
 
 
 def write(directory: Path, text: str, name: str = "kiosk.ini") -> Path:
@@ -347,9 +349,10 @@ def test_default_config_text_documents_every_key() -> None:
     }
     keys = set(key_lines.values())
     defaults = load_config(None, environ=ENV)
-    for section in ("kiosk", "storage", "platform", "outbox", "devices", "display"):
+    for section in CONFIG_SECTIONS:
         assert set(getattr(defaults, section).__dataclass_fields__) <= keys
-    assert len(keys) == len(key_lines) == 27
+    assert len(key_lines) == 34  # url and timeout are keys of [platform] and [staff_call]
+    assert len(keys) == 32
     for index in key_lines:
         comment = lines[index - 1]
         assert comment.startswith("# ") and not re.match(r"# [a-z_]+ = ", comment), comment
@@ -360,7 +363,7 @@ def test_docs_describe_every_key() -> None:
         encoding="utf-8"
     )
     defaults = load_config(None, environ=ENV)
-    for section in ("kiosk", "storage", "platform", "outbox", "devices", "display"):
+    for section in CONFIG_SECTIONS:
         assert f"## `[{section}]`" in docs
         for key in getattr(defaults, section).__dataclass_fields__:
             assert f"| `{key}` |" in docs, key
@@ -545,3 +548,26 @@ def test_any_bytes_load_or_raise_config_error(tmp_path: Path, data: bytes) -> No
     path = tmp_path / "kiosk.ini"
     path.write_bytes(data)
     load_or_config_error(path)
+
+
+@pytest.mark.parametrize(("text", "complaint"), [
+    ("[staff_call]\ncommand = notify 'unclosed\n", "cannot be split into words"),
+    ("[staff_call]\nurl = ftp://pager.hall/call\n", "must be http://HOST/"),
+    ("[staff_call]\nurl = http://duty:secret@pager.hall/call\n", "no user name or password"),
+    ("[staff_call]\nrepeat_chime = 5\n", "must be 0 (chime once) or 10..600 seconds"),
+    ("[speech]\nrate = 20\n", "must be 80..300 words per minute"),
+    ("[speech]\nheadset = maybe\n", "must be true or false"),
+])
+def test_assist_sections_reject_bad_values(tmp_path: Path, text: str, complaint: str) -> None:
+    assert complaint in error_for(write(tmp_path, text))
+
+
+def test_assist_sections_load(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, (
+        "[staff_call]\ncommand = /usr/local/bin/page-duty --kiosk 3\n"
+        "url = http://192.168.10.5:8080/call\nrepeat_chime = 0\n"
+        "[speech]\nenabled = no\nheadset = yes\nrate = 120\n")), environ=ENV)
+    assert config.staff_call.command == "/usr/local/bin/page-duty --kiosk 3"
+    assert config.staff_call.url == "http://192.168.10.5:8080/call"
+    assert config.staff_call.repeat_chime == 0
+    assert (config.speech.enabled, config.speech.headset, config.speech.rate) == (False, True, 120)
