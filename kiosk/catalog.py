@@ -479,6 +479,12 @@ class CatalogService:
 
         return parse_guide(DocumentCache(self._connection()).get("guide", item_code))
 
+    def store_document(self, kind: str, key: str, body: object, version: int | None) -> None:
+        """Cache one platform document (a guide, a form) as the sync worker would."""
+        from offline_cache.documents import DocumentCache
+
+        DocumentCache(self._connection()).put(kind, key, body, version)
+
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """The best ``limit`` matters for ``query`` (Chinese, full pinyin or initials)."""
         return self._search_index().search(query, limit)

@@ -18,6 +18,8 @@ from kiosk.config import KioskConfig
 from kiosk.connectivity import ConnectivityMonitor
 from kiosk.i18n import Translator
 from kiosk.session import Session
+from kiosk.speech import Speaker
+from kiosk.staff_call import StaffCall
 from kiosk.sync_thread import SyncThread
 
 log = logging.getLogger(__name__)
@@ -38,6 +40,8 @@ class KioskServices:
     translator: Translator
     connectivity: ConnectivityMonitor
     sync: SyncThread
+    speaker: Speaker
+    staff_call: StaffCall
     _applications: ApplicationService | None = field(default=None, repr=False)
     _pinyin_input: PinyinInput | None = field(default=None, repr=False)
     _pinyin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -121,6 +125,7 @@ class KioskServices:
         """Open the catalogue (importing the shipped sample on first run) and the rest."""
         catalog = CatalogService(config.storage.database)
         catalog.ensure_loaded(SAMPLE_CATALOG)
+        staff_call = StaffCall(config.kiosk, config.staff_call)
         return cls(
             config=config,
             catalog=catalog,
@@ -131,13 +136,24 @@ class KioskServices:
                 interval=config.platform.health_interval,
                 timeout=min(config.platform.timeout, 5.0),
             ),
-            sync=SyncThread(partial(_make_worker, config), config.platform.sync_interval,
+            sync=SyncThread(partial(_make_worker, config, staff_call),
+                            config.platform.sync_interval,
                             offline_interval_s=config.platform.health_interval),
+            speaker=Speaker(config.speech),
+            staff_call=staff_call,
         )
 
 
-def _make_worker(config: KioskConfig) -> SyncWorker:
-    """Built on the sync thread (its SQLite connection belongs there)."""
+def _make_worker(config: KioskConfig, staff_call: StaffCall) -> SyncWorker:
+    """Built on the sync thread (its SQLite connection belongs there).
+
+    The heartbeat reports the staff call among the devices (it is the hall's help button),
+    and a call or its end sends one at once.
+    """
     from kiosk.sync import make_worker
 
-    return make_worker(config)
+    worker = make_worker(config)
+    worker.device_states = lambda: {"staff_call": staff_call.device_state()}
+    staff_call.add_listener(lambda event: worker.request_heartbeat()
+                            if event.kind in ("called", "ended") else None)
+    return worker

@@ -21,6 +21,7 @@ import fcntl
 import logging
 import os
 import random
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
@@ -74,6 +75,10 @@ NEVER = float("inf")
 OUTBOX_ONLY = Schedule(heartbeat_s=NEVER, catalog_s=NEVER, lists_s=NEVER, documents_s=NEVER,
                        retention_s=NEVER)
 """A worker that only sends applications (tests, benchmarks, crash torture)."""
+
+
+def _nothing() -> None:
+    """The default ``SyncWorker.wake``: a worker run pass by pass has no thread to wake."""
 
 
 def _summary(result: object) -> str:
@@ -132,7 +137,22 @@ class SyncWorker:
         self.paused_until = 0.0
         self.schedule = schedule or Schedule()
         self.device_states = device_states
+        self.wake: Callable[[], None] = _nothing
+        """Starts a pass now; the sync thread sets it to its own ``wake``."""
         self._last_run: dict[str, float] = {}
+        self._heartbeat_requested = threading.Event()
+
+    def request_heartbeat(self) -> None:
+        """Send the heartbeat in the next pass, and start that pass now.
+
+        A device state the hall must see at once (a citizen calling staff) cannot wait for
+        the heartbeat's schedule. Safe from any thread: only an event is set here; the sync
+        thread forgets the heartbeat's last run itself, so a pass already running cannot
+        overwrite the request. A request made while offline is kept until the platform
+        answers; a schedule that never sends heartbeats (``OUTBOX_ONLY``) still never does.
+        """
+        self._heartbeat_requested.set()
+        self.wake()
 
     def recover(self) -> StartupRecovery | None:
         """Start-up reconciliation, under the sync lock (None when another sender runs).
@@ -303,6 +323,10 @@ class SyncWorker:
         from kiosk import platform_sync
 
         conn = self.storage.conn
+        if self._heartbeat_requested.is_set():
+            # cleared before the states are read: a request arriving later sends another
+            self._heartbeat_requested.clear()
+            self._last_run.pop("heartbeat", None)
         tasks: list[tuple[str, float, Callable[[], object]]] = [
             ("heartbeat", self.schedule.heartbeat_s, lambda: platform_sync.heartbeat(
                 self.client, conn, *self._backlog(), self.device_states)),

@@ -106,5 +106,6 @@ class SyncThread:
                 self._wake.clear()
                 continue
             worker.listeners = self.listeners
+            worker.wake = self.wake  # request_heartbeat() starts a pass at once
             return worker
         return None

@@ -56,6 +56,7 @@ class KioskApp(App):
     other_language_name = StringProperty("")
     online = ObjectProperty(None, allownone=True)  # None until the first health answer
     pending = NumericProperty(0)  # applications on this kiosk not yet acknowledged
+    speech_available = BooleanProperty(False)  # a TTS engine is installed and speech is on
 
     def __init__(self, services: KioskServices, *, lockdown: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -64,6 +65,8 @@ class KioskApp(App):
         self.history: list[str] = []
         self.hall_name = services.config.kiosk.hall
         self._sounds: dict[str, object] = {}
+        self.speech_available = services.speaker.available
+        self.staff_dialog = None  # the "waiting for staff" dialog while a call is open
         tr.use(services.translator)
         services.translator.add_listener(self._on_language)
         self._on_language(services.translator.language)
@@ -124,6 +127,9 @@ class KioskApp(App):
         """Stop background threads and forget the visit."""
         self.services.connectivity.stop()
         self.services.sync.stop()
+        self.services.speaker.close()
+        self.end_staff_call("visit_ended")
+        self.services.staff_call.close()
         self.services.session.wipe()
 
     def load_kv(self, filename=None) -> bool:
@@ -168,23 +174,36 @@ class KioskApp(App):
         self.show("home", remember=False)
 
     def start_session(self) -> None:
-        """The attract screen was touched: a visit begins."""
+        """The attract screen was touched: a visit begins, with the home prompt spoken."""
         self.services.session.start()
         self.idle.arm()
         self.home()
+        self.say(self.screen("home").spoken_text())
 
     def end_session(self) -> None:
-        """Wipe everything the visit left and return to the attract loop."""
+        """Wipe everything the visit left and return to the attract loop as the next citizen
+        should find it: no dialog open, the configured language, normal text, silence."""
         self.services.session.wipe()
         self.idle.disarm()
+        self.services.speaker.stop()
+        self.end_staff_call("visit_ended")
+        self.close_dialogs()
         self.history.clear()
         for screen in self.manager.screens:
             reset = getattr(screen, "reset", None)
             if reset:
                 reset()
-        if self.large_text:
-            self.toggle_large_text()
+        self.set_text_scale(1.0)
+        self.toggle_language(self.services.config.kiosk.language)
         self.show("attract", remember=False)
+
+    def close_dialogs(self) -> None:
+        """Dismiss every dialog open over the screens (notices, warnings)."""
+        from kivy.uix.modalview import ModalView
+
+        for child in list(Window.children):
+            if isinstance(child, ModalView):
+                child.dismiss(animation=False)
 
     def open_matter(self, matter: Matter) -> None:
         """Show the office guide of ``matter``."""
@@ -194,9 +213,13 @@ class KioskApp(App):
     # -- shared actions ----------------------------------------------------------------
     def toggle_large_text(self) -> None:
         """Switch every sp-sized text between normal and the configured large scale."""
-        self.large_text = not self.large_text
-        self.text_scale = self.services.config.kiosk.large_font_scale if self.large_text else 1.0
-        Metrics.fontscale = self.text_scale
+        self.set_text_scale(1.0 if self.large_text else self.services.config.kiosk.large_font_scale)
+
+    def set_text_scale(self, scale: float) -> None:
+        """Text at ``scale`` (1.0 normal); large text is any scale above 1."""
+        self.large_text = scale > 1.0
+        self.text_scale = scale
+        Metrics.fontscale = scale
 
     def toggle_language(self, language: str | None = None) -> None:
         """Switch to ``language``, or to the other one; every label re-renders at once."""
@@ -205,15 +228,49 @@ class KioskApp(App):
         self.services.translator.switch(language)
 
     def call_staff(self) -> None:
-        """Chime in the hall and tell the citizen that help is coming."""
-        from screens.widgets import Notice
+        """Call staff: a chime that repeats, the hall's hook, the heartbeat, and a waiting
+        state that does not time out until staff (or the citizen) end it."""
+        from screens.staff_call import StaffCallDialog
 
-        log.info("staff called at screen %s", self.manager.current)
+        if self.staff_dialog is not None:
+            return
+        screen = self.manager.current
+        log.info("staff called at screen %s", screen)
+        self.services.staff_call.call(screen)
+        self.idle.disarm()
+        self.close_dialogs()
+        self.staff_dialog = StaffCallDialog(
+            paging=self.services.staff_call.pages_the_hall,
+            repeat_seconds=self.services.config.staff_call.repeat_chime,
+        )
+        self.staff_dialog.open(animation=False)
         self.play("call_staff")
-        Notice(
-            title=tr._("Staff have been called"),
-            message=tr._("Please stay here. A member of staff will come to help you."),
-        ).open(animation=False)
+        self.say(self.staff_dialog.spoken_text())
+
+    def end_staff_call(self, how: str) -> None:
+        """Staff arrived, the citizen cancelled, or the visit ended: the waiting state ends."""
+        dialog, self.staff_dialog = self.staff_dialog, None
+        if dialog is None:
+            return
+        self.services.staff_call.end(how)
+        dialog.dismiss(animation=False)
+        if how != "visit_ended" and self.services.session.active:
+            self.idle.arm()
+
+    # -- speech ------------------------------------------------------------------------
+    def say(self, text: str, *, sensitive: bool = False) -> bool:
+        """Speak ``text`` in the current language; silent without an engine, never fails."""
+        return self.services.speaker.say(text, self.language, sensitive=sensitive)
+
+    def read_aloud(self) -> None:
+        """Repeat the main text of what is in front of the citizen: a dialog, else the screen."""
+        from kivy.uix.modalview import ModalView
+
+        dialogs = [c for c in Window.children if isinstance(c, ModalView)]
+        source = dialogs[0] if dialogs else self.manager.current_screen
+        spoken = getattr(source, "spoken_text", None)
+        if spoken is not None:
+            self.say(spoken())
 
     def start_application(self) -> None:
         """The Apply tile: browse the catalogue, saying first if applications are refused.
@@ -231,15 +288,6 @@ class KioskApp(App):
         Notice(
             title=tr._("Applications cannot be taken at this kiosk right now"),
             message=refusal_text(reason) + "\n\n" + tr._("You can still read the office guides here. To apply, please go to the service counter or press Call staff."),  # noqa: E501
-        ).open(animation=False)
-
-    def not_yet_available(self) -> None:
-        """For menu entries whose service this terminal does not offer yet."""
-        from screens.widgets import Notice
-
-        Notice(
-            title=tr._("Not available at this terminal yet"),
-            message=tr._("This service is being connected to the provincial platform. Please ask at the service counter."),  # noqa: E501
         ).open(animation=False)
 
     def play(self, tone: str) -> None:

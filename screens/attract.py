@@ -28,5 +28,11 @@ class AttractScreen(Screen):
             return True
         return False
 
+    def spoken_text(self) -> str:
+        """Read aloud on the attract screen: what to do to begin."""
+        from screens.i18n import tr
+
+        return tr._("Touch the screen to start")
+
 
 Builder.load_file(os.path.join(os.path.dirname(__file__), "attract.kv"))

@@ -9,6 +9,7 @@ invented text; the reference platform's sample guides keep their 【示例】 ma
 from __future__ import annotations
 
 import os
+import re
 
 from kivy.lang import Builder
 from kivy.properties import StringProperty
@@ -44,6 +45,11 @@ class GuideScreen(KioskScreen):
 
     def on_language(self, language: str) -> None:
         self.on_pre_enter()
+
+    def spoken_text(self) -> str:
+        """The matter's name, department, and the guide (or that it has not arrived)."""
+        guide = re.sub(r"\[/?b\]", "", self.ids.guide_pending.text)
+        return "\n".join(part for part in (self.name_text, self.department, guide) if part)
 
     def reset(self) -> None:
         """Show nothing of the previous visit."""

@@ -26,7 +26,7 @@ class HeadlessKiosk:
         self.size = size
         self.app = None
 
-    def start(self, *, probe_network: bool = False):
+    def start(self, *, probe_network: bool = False, speak: bool = False):
         """Create the window (first time only) and the app; returns the app."""
         configure_kivy(self.config, size=self.size, headless=True)
         from kivy.base import EventLoop
@@ -42,6 +42,15 @@ class HeadlessKiosk:
         if EventLoop.status != "started":
             EventLoop.start()
         services = KioskServices.create(self.config)
+        if not speak:
+            # a speaker that accepts every prompt and makes no sound: the read-aloud button
+            # is on screen as on a kiosk with speech, and tests never talk to the room
+            from dataclasses import replace
+
+            from kiosk.speech import Speaker
+
+            services.speaker = Speaker(replace(self.config.speech, enabled=True),
+                                       engine="/bin/true")
         if not probe_network:
             services.connectivity.start = lambda: None  # type: ignore[method-assign]
             services.sync.start = lambda: None  # type: ignore[method-assign]

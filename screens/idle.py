@@ -26,6 +26,12 @@ class IdleWarning(ModalView):
 
     remaining = NumericProperty(0)
 
+    def spoken_text(self) -> str:
+        """Spoken when the warning opens and by Read aloud."""
+        from screens.i18n import tr
+
+        return tr._("Do you need more time?") + "\n" + tr._("For your privacy this visit will end and everything you entered will be cleared when the count reaches zero.")  # noqa: E501
+
 
 class IdleWatch:
     """Arms a one-shot trigger on activity and runs the warning when it fires."""
@@ -66,6 +72,7 @@ class IdleWatch:
         self.warning.ids.finish.bind(on_release=lambda *_a: self.expire())
         self.warning.open(animation=False)
         self.app.play("idle_warning")
+        self.app.say(self.warning.spoken_text())
         self._countdown = Clock.schedule_interval(self._tick, 1)
 
     def _tick(self, _dt: float) -> None:

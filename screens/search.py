@@ -17,11 +17,28 @@ from kivy.uix.vkeyboard import VKeyboard
 
 from kiosk.i18n import task_type_label
 from kiosk.pinyin_input import PinyinInput
-from screens import catalogue  # noqa: F401 - registers MatterRow used by the result list
+from screens.catalogue import row_heights  # also registers MatterRow and PagedList
 from screens.i18n import tr
 from screens.widgets import KioskScreen
 
 KEYBOARD_LAYOUT = os.path.join(os.path.dirname(__file__), "keyboards", "pinyin.json")
+KEY_LABELS = {"删除": "Delete", "清空": "Clear", "空格": "Space", "中/EN": "中/ABC"}
+"""English faces of the keys whose labels in pinyin.json are Chinese."""
+
+
+def keyboard_layouts() -> dict[str, dict]:
+    """The pinyin layout once per language: the same keys, labelled in that language."""
+    import copy
+    import json
+
+    with open(KEYBOARD_LAYOUT, encoding="utf-8") as stream:
+        chinese = json.load(stream)
+    english = copy.deepcopy(chinese)
+    for rows in english.values():
+        if isinstance(rows, list):
+            for key in rows:
+                key[0] = KEY_LABELS.get(key[0], key[0])
+    return {"pinyin_zh_CN": chinese, "pinyin_en": english}
 RESULT_LIMIT = 50
 CANDIDATE_LIMIT = 24
 
@@ -34,10 +51,19 @@ class DockedKeyboard(VKeyboard):
     """
 
     def __init__(self, **kwargs) -> None:
-        kwargs.setdefault("layout", KEYBOARD_LAYOUT)
+        layouts = keyboard_layouts()
+        kwargs.setdefault("layout", "pinyin_zh_CN")
         super().__init__(**kwargs)
+        self.available_layouts.update(layouts)
         self._trigger_redraw = Clock.create_trigger(lambda _dt: self.refresh(True))
-        self.bind(size=lambda *_a: self._trigger_redraw())
+        self.bind(size=lambda *_a: self._trigger_redraw(),
+                  font_size=lambda *_a: self._trigger_redraw())
+
+    def use_language(self, language: str) -> None:
+        """Label the keys in ``language`` (the keys themselves do not change)."""
+        name = f"pinyin_{language}"
+        if name in self.available_layouts and self.layout != name:
+            self.layout = name
 
 
 class SearchScreen(KioskScreen):
@@ -105,7 +131,7 @@ class SearchScreen(KioskScreen):
         hits = self.services.catalog.search(self.query, limit=RESULT_LIMIT) if self.query.strip() \
             else []
         language = tr.language
-        self.ids.results.data = [
+        rows = [
             {
                 "item_code": hit.matter.item_code,
                 "name": hit.matter.name,
@@ -114,6 +140,8 @@ class SearchScreen(KioskScreen):
             }
             for hit in hits
         ]
+        row_heights(rows, self.ids.results.width)
+        self.ids.results.data = rows
         self.ids.results.scroll_y = 1
         self._update_status(len(hits))
 
@@ -127,16 +155,20 @@ class SearchScreen(KioskScreen):
         self.ids.status.text = status
 
     def _show_candidates(self) -> None:
+        from kivy.metrics import dp, sp
+
+        from screens.text_metrics import text_width
         from screens.widgets import KButton
 
         bar = self.ids.candidate_bar
         bar.clear_widgets()
+        font_size = sp(30)
         for candidate in self.candidates:
             button = KButton(
                 text=candidate,
                 size_hint_x=None,
-                width=max(96, 40 * len(candidate) + 48),
-                font_size="30sp",
+                width=max(dp(96), text_width(candidate, font_size) + dp(48)),
+                font_size=font_size,
                 bg_color=(1, 1, 1, 1),
                 fg_color=(0.043, 0.306, 0.635, 1),
             )
@@ -144,10 +176,30 @@ class SearchScreen(KioskScreen):
             bar.add_widget(button)
 
     def on_language(self, language: str) -> None:
+        self.ids.keyboard.use_language(language)
         self.update()
 
+    def spoken_text(self) -> str:
+        """The title and the status line (how many found, or what to type)."""
+        return f"{self.title}\n{self.ids.status.text}"
+
     def on_pre_enter(self, *args) -> None:
+        self.ids.keyboard.use_language(tr.language)
         self.update()
+
+    def on_kv_post(self, base_widget) -> None:
+        super().on_kv_post(base_widget)
+        resize = Clock.create_trigger(lambda _dt: self._resize_rows())
+        self.ids.results.bind(width=resize)
+        from kivy.app import App
+
+        App.get_running_app().bind(text_scale=resize)
+
+    def _resize_rows(self) -> None:
+        rows = list(self.ids.results.data)
+        if rows:
+            row_heights(rows, self.ids.results.width)
+            self.ids.results.data = rows
 
     def reset(self) -> None:
         """Forget the query (visit ended)."""

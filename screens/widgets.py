@@ -10,15 +10,18 @@ from __future__ import annotations
 import os
 
 from kivy.app import App
+from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import (
     BooleanProperty,
     ColorProperty,
     ListProperty,
+    NumericProperty,
     StringProperty,
 )
 from kivy.uix.behaviors import ButtonBehavior
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.gridlayout import GridLayout
 from kivy.uix.label import Label
 from kivy.uix.modalview import ModalView
 from kivy.uix.screenmanager import Screen
@@ -32,6 +35,7 @@ class KButton(ButtonBehavior, Label):
     bg_color = ColorProperty(theme.PRIMARY)
     fg_color = ColorProperty(theme.ON_PRIMARY)
     radius = ListProperty([12])
+    fit_height = NumericProperty(0)  # the height its wrapped text needs, at least 72 dp
 
 
 class Tile(ButtonBehavior, BoxLayout):
@@ -43,15 +47,58 @@ class Tile(ButtonBehavior, BoxLayout):
 
 
 class Header(BoxLayout):
-    """Screen title on the left, hall name and clock on the right."""
+    """Hall name and clock on one small line, the screen title below, wrapped, never cut.
+
+    The title gets the whole width: side by side with the clock it was ellipsized in
+    large text ("What would yo…").
+    """
 
     title = StringProperty("")
 
 
-class NavBar(BoxLayout):
-    """Back, home, large text, language and call staff; identical on every screen."""
+class NavButton(KButton):
+    """A button of the action bar; its height follows its wrapped text."""
+
+
+class NavBar(GridLayout):
+    """Back, home, text size, language, read aloud, call staff; identical on every screen.
+
+    One row when every label's longest word fits its button; two rows of three otherwise
+    (large text in English, portrait), so that no word is broken inside ("Nor / mal").
+    Read aloud is left out when the kiosk has no speech engine.
+    """
 
     show_back = BooleanProperty(True)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._relayout = Clock.create_trigger(self._choose_columns)
+        self.bind(width=self._relayout)
+        Clock.schedule_once(self._finish, 0)
+
+    def _finish(self, _dt: float) -> None:
+        app = App.get_running_app()
+        if app is not None and not app.speech_available:
+            self.remove_widget(self.ids.read_aloud)
+        for child in self.children:
+            child.bind(texture_size=self._relayout, font_size=self._relayout)
+        self._choose_columns()
+
+    def _choose_columns(self, *_args) -> None:
+        buttons = list(self.children)
+        if not buttons or self.width <= 1:
+            return
+        left, _top, right, _bottom = self.padding
+        spacing = self.spacing[0]
+        one_row = (self.width - left - right - spacing * (len(buttons) - 1)) / len(buttons)
+        fits = all(longest_word(button) + 16 <= one_row for button in buttons)
+        self.cols = len(buttons) if fits else (len(buttons) + 1) // 2
+
+
+def longest_word(label: Label) -> float:
+    """Width in pixels of the label's widest word in its own font and size."""
+    words = label.text.split() or [""]
+    return max(label._label.get_extents(word)[0] for word in words)
 
 
 class KioskScreen(Screen):
@@ -76,6 +123,10 @@ class KioskScreen(Screen):
     def on_language(self, language: str) -> None:
         """Re-render texts built in Python (kv texts follow ``tr`` by themselves)."""
 
+    def spoken_text(self) -> str:
+        """What Read aloud says on this screen: its title; screens with more extend it."""
+        return self.title
+
     @property
     def services(self):
         """The core services of the running app."""
@@ -83,10 +134,22 @@ class KioskScreen(Screen):
 
 
 class Notice(ModalView):
-    """A plain message with one large OK button (e.g. "staff are on their way")."""
+    """A plain message with one large OK button; as tall as its text, scrolled if taller.
+
+    Notices carry errors and refusals, so they are spoken as they open.
+    """
 
     title = StringProperty("")
     message = StringProperty("")
+
+    def spoken_text(self) -> str:
+        """Read aloud: the title, then the message."""
+        return f"{self.title}\n{self.message}"
+
+    def on_open(self) -> None:
+        app = App.get_running_app()
+        if app is not None and hasattr(app, "say"):
+            app.say(self.spoken_text())
 
 
 Builder.load_file(os.path.join(os.path.dirname(__file__), "widgets.kv"))

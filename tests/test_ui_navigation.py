@@ -35,7 +35,7 @@ def test_home_catalogue_guide_and_back(kiosk):
     app.start_session()
     kiosk.pump(2)
     home = app.screen("home")
-    kiosk.tap(home.ids.apply)
+    kiosk.tap(home.ids.guides)
     assert current(kiosk) == "catalogue"
     catalogue = app.screen("catalogue")
     kiosk.idle_until(lambda: catalogue.ids.matters.data, what="matter rows")
@@ -75,7 +75,8 @@ def test_task_type_browsing_counts_match_the_catalogue(kiosk):
     kiosk.tap(catalogue.ids.by_task_type)
     assert catalogue.mode == "task_type"
     groups = catalogue.ids.groups.data
-    assert sum(int(group["count"]) for group in groups[1:]) == 1135
+    assert sum(group["total"] for group in groups[1:]) == 1135
+    assert groups[0]["count"] == "共 1,135 项"
     assert {group["text"] for group in groups[1:]} >= {"行政许可", "公共服务"}
 
 
@@ -84,15 +85,15 @@ def test_language_switch_rerenders_live(kiosk):
     app.start_session()
     kiosk.pump(2)
     home = app.screen("home")
-    assert home.ids.apply.title == "办事申请"
+    assert home.ids.guides.title == "办事指南"
     kiosk.tap(home.ids.action_bar.ids.language)
     assert app.language == "en"
-    assert home.ids.apply.title == "Apply"
+    assert home.ids.guides.title == "Office guides"
     assert home.ids.action_bar.ids.call_staff.text == "Call staff"
     app.show("catalogue")
     kiosk.pump(2)
     catalogue = app.screen("catalogue")
-    assert catalogue.ids.groups.data[0]["text"] == "All matters"
+    assert catalogue.ids.groups.data[0]["text"] == "All services"
     kiosk.tap(catalogue.ids.action_bar.ids.language)
     assert catalogue.ids.groups.data[0]["text"] == "全部事项"
 
@@ -113,31 +114,35 @@ def test_large_text_switch_scales_text_and_resets_with_the_visit(kiosk):
     assert Metrics.fontscale == 1.0
 
 
-def test_call_staff_shows_a_notice_from_every_screen(kiosk):
-    from screens.widgets import Notice
-
-    app = kiosk.app
-    app.start_session()
-    for name in ("home", "catalogue"):
-        app.show(name)
-        kiosk.pump(2)
-        kiosk.tap(app.screen(name).ids.action_bar.ids.call_staff)
-        notices = [w for w in app.root_window.children if isinstance(w, Notice)]
-        assert notices and notices[0].title == "已呼叫工作人员"
-        kiosk.tap(notices[0].ids.ok)
-        assert not [w for w in app.root_window.children if isinstance(w, Notice)]
-
-
-def test_services_not_offered_yet_say_so(kiosk):
-    from screens.widgets import Notice
+def test_tiles_of_services_not_offered_are_hidden_and_one_tile_finds(kiosk):
+    from kiosk.offering import offered_services
 
     app = kiosk.app
     app.start_session()
     kiosk.pump(2)
-    kiosk.tap(app.screen("home").ids.progress)
-    notices = [w for w in app.root_window.children if isinstance(w, Notice)]
-    assert notices and notices[0].title == "本机暂未开通此项服务"
-    assert current(kiosk) == "home"
+    grid = app.screen("home").ids.tiles
+    shown = [tile for tile in grid.children if tile.opacity > 0]
+    assert {tile.title for tile in shown} == {"办事指南", "搜索 / 咨询"}
+    assert len(grid.children) == len(offered_services()) == 2
+    kiosk.tap(app.screen("home").ids.search)
+    assert current(kiosk) == "search"
+
+
+def test_one_call_staff_button_on_every_screen(kiosk):
+    """One label and one colour for one action: only the action bar and attract call staff."""
+    from screens import theme
+    from screens.widgets import KButton
+
+    app = kiosk.app
+    app.start_session()
+    app.open_matter(app.services.catalog.matters()[0])
+    for name in ("home", "catalogue", "search", "guide"):
+        app.show(name)
+        kiosk.pump(2)
+        callers = [w for w in app.screen(name).walk() if isinstance(w, KButton)
+                   and w.text == "呼叫人工"]
+        assert len(callers) == 1, name
+        assert tuple(callers[0].bg_color) == pytest.approx(theme.DANGER)
 
 
 def test_window_close_is_refused_in_lockdown(kiosk):
@@ -183,13 +188,15 @@ def test_apply_tile_says_plainly_when_the_kiosk_refuses_applications(kiosk):
     saved = key_file.read_bytes()
     app.start_session()
     kiosk.pump(2)
-    kiosk.tap(app.screen("home").ids.apply)
+    app.start_application()  # the Apply tile's action; the tile returns with the journey
+    kiosk.pump(2)
     assert current(kiosk) == "catalogue"
     assert not [w for w in app.root_window.children if isinstance(w, Notice)]
     app.show("home")
     key_file.unlink()
     try:
-        kiosk.tap(app.screen("home").ids.apply)
+        app.start_application()
+        kiosk.pump(2)
         assert current(kiosk) == "catalogue"
         notices = [w for w in app.root_window.children if isinstance(w, Notice)]
         assert notices and notices[0].title == "本机暂时无法受理申请"
