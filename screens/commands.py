@@ -49,6 +49,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     shot.add_argument("--large-text", action="store_true", help="render with large text on")
     shot.set_defaults(func=cmd_screenshot)
 
+    audit = subparsers.add_parser(
+        "audit",
+        help="accessibility audit of every screen and state; writes docs/accessibility.md",
+        description=(
+            "Walk every screen and state in portrait and landscape, Chinese and English, "
+            "normal, large and the largest text; report texts that do not fit, targets under "
+            "48 dp, contrast under 4.5:1 and unreachable actions. Runs offscreen on its own "
+            "throwaway data. Exit status 1 when there is a finding."
+        ),
+    )
+    audit.add_argument("--docs", default="docs", help="docs folder to write (default docs)")
+    audit.set_defaults(func=_audit)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from screens.audit_report import cmd_audit
+
+    return cmd_audit(args)
+
 
 def parse_size(text: str) -> tuple[int, int]:
     """``1080x1920`` -> (1080, 1920), with a clear error for anything else."""

@@ -54,6 +54,22 @@ class Header(BoxLayout):
     """
 
     title = StringProperty("")
+    top_columns = NumericProperty(2)  # hall and clock side by side (2) or stacked (1)
+
+    def on_kv_post(self, base_widget) -> None:
+        super().on_kv_post(base_widget)
+        arrange = Clock.create_trigger(self._arrange)
+        self.bind(width=arrange)
+        for line in (self.ids.hall_line, self.ids.clock_line):
+            line.bind(text=arrange, font_size=arrange)
+
+    def _arrange(self, *_args) -> None:
+        """Stack hall and clock when both do not fit on one line (large text, English)."""
+        hall, clock = self.ids.hall_line, self.ids.clock_line
+        left, _top, right, _bottom = self.padding
+        needed = (hall._label.get_extents(hall.text)[0] + clock._label.get_extents(clock.text)[0]
+                  + self.ids.hall_and_clock.spacing[0])
+        self.top_columns = 2 if needed <= self.width - left - right else 1
 
 
 class NavButton(KButton):
