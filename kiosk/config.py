@@ -322,14 +322,22 @@ def _rotation(text: str, ctx: _Context) -> int:
     return int(text)
 
 
-def _window_dimension(text: str, ctx: _Context) -> int:
-    """0 (take it from the orientation) or a plausible pixel count."""
-    if not _INT_RE.fullmatch(text):
-        raise _Invalid("not a whole number of pixels (0, or 320..7680)")
-    value = int(text) if len(text) <= 18 else -1
-    if value != 0 and not 320 <= value <= 7680:
-        raise _Invalid("must be 0 (from orientation) or 320..7680 pixels")
-    return value
+def _zero_or(lo: int, hi: int, unit: str, zero_means: str) -> _Parser:
+    """0 (which means ``zero_means``) or a whole number in ``lo..hi``."""
+
+    def parse(text: str, ctx: _Context) -> int:
+        if not _INT_RE.fullmatch(text):
+            raise _Invalid(f"not a whole number of {unit} (0, or {lo}..{hi})")
+        value = int(text) if len(text) <= 18 else -1
+        if value != 0 and not lo <= value <= hi:
+            raise _Invalid(f"must be 0 ({zero_means}) or {lo}..{hi} {unit}")
+        return value
+
+    return parse
+
+
+_window_dimension = _zero_or(320, 7680, "pixels", "from orientation")
+"""0 (take it from the orientation) or a plausible pixel count."""
 
 
 def _path(text: str, ctx: _Context) -> Path:
@@ -446,13 +454,7 @@ def _hook_url(text: str, ctx: _Context) -> str:
     return text
 
 
-def _repeat_seconds(text: str, ctx: _Context) -> int:
-    if not _INT_RE.fullmatch(text):
-        raise _Invalid("not a whole number of seconds (0, or 10..600)")
-    value = int(text) if len(text) <= 18 else -1
-    if value != 0 and not 10 <= value <= 600:
-        raise _Invalid("must be 0 (chime once) or 10..600 seconds")
-    return value
+_repeat_seconds = _zero_or(10, 600, "seconds", "chime once")
 
 
 # --------------------------------------------------------------------------------- schema

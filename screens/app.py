@@ -279,12 +279,15 @@ class KioskApp(App):
         form. A refusal still lets the citizen read the guides; it says plainly why this
         kiosk cannot take the application and where to go instead.
         """
-        from screens.widgets import Notice
-
         self.show("catalogue")
         reason = self.services.refusal()
-        if reason is None:
-            return
+        if reason is not None:
+            self.show_refusal(reason)
+
+    def show_refusal(self, reason: str) -> None:
+        """The notice that this kiosk cannot take applications now, and where to go."""
+        from screens.widgets import Notice
+
         Notice(
             title=tr._("Applications cannot be taken at this kiosk right now"),
             message=refusal_text(reason) + "\n\n" + tr._("You can still read the office guides here. To apply, please go to the service counter or press Call staff."),  # noqa: E501

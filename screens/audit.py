@@ -93,16 +93,9 @@ def _call_staff(app) -> None:
 
 
 def _refused(app) -> None:
-    from screens.app import refusal_text
-    from screens.i18n import tr
-    from screens.widgets import Notice
-
     app.start_session()
     app.show("catalogue")
-    Notice(
-        title=tr._("Applications cannot be taken at this kiosk right now"),
-        message=refusal_text("preflight.backlog") + "\n\n" + tr._("You can still read the office guides here. To apply, please go to the service counter or press Call staff."),  # noqa: E501
-    ).open(animation=False)
+    app.show_refusal("preflight.backlog")
 
 
 STATES: dict[str, Callable[[object], None]] = {
