@@ -196,7 +196,8 @@ class SearchScreen(KioskScreen):
         App.get_running_app().bind(text_scale=resize)
 
     def _resize_rows(self) -> None:
-        rows = list(self.ids.results.data)
+        # new dicts: a list of the same (mutated) dicts compares equal and would not redraw
+        rows = [dict(row) for row in self.ids.results.data]
         if rows:
             row_heights(rows, self.ids.results.width)
             self.ids.results.data = rows

@@ -217,3 +217,24 @@ def test_every_matter_row_is_tall_enough_for_its_whole_name(kiosk):
             measured = CoreLabel(text=label.text, font_size=label.font_size,
                                  text_size=(label.width, None))
             assert row.height >= measured.render()[1], label.text
+
+
+def test_search_result_rows_follow_their_text_once_laid_out(kiosk):
+    """Results typed before the list had its width are re-measured, not left stretched."""
+    from kivy.core.text import Label as CoreLabel
+
+    app = kiosk.app
+    app.start_session()
+    app.show("search")
+    search = app.screen("search")
+    for letter in "juzhu":
+        search.on_key(letter, letter)
+    kiosk.pump(4)
+    rows = list(search.ids.results.view_adapter.views.values())
+    assert rows
+    for row in rows:
+        name, detail = row.ids.matter_name, row.ids.matter_detail
+        needed = sum(CoreLabel(text=label.text, font_size=label.font_size,
+                               text_size=(label.width, None)).render()[1]
+                     for label in (name, detail))
+        assert needed <= row.height <= max(needed + 80, 100), (name.text, row.height, needed)
