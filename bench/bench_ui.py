@@ -1,4 +1,4 @@
-"""UI figures: cold start to the first attract frame, and touch to next screen drawn.
+"""UI figures: cold start, touch to next screen drawn, memory over many visits.
 
 Cold start is measured from the parent's ``Popen`` to the child's first ``on_flip`` after
 its root widget exists, for the kiosk and for a bare Kivy window in the same run, so that
@@ -43,6 +43,34 @@ BARE = textwrap.dedent(
     Bare().run()
     """
 )
+
+BARE_RSS = textwrap.dedent(
+    """
+    import sys
+    from kivy.config import Config
+    Config.set("graphics", "width", "1080"); Config.set("graphics", "height", "1920")
+    from kivy.app import App
+    from kivy.clock import Clock
+    from kivy.uix.label import Label
+
+    def report(_dt):
+        with open("/proc/self/status") as status:
+            rss = next(line for line in status if line.startswith("VmRSS:"))
+        print("RSS", int(rss.split()[1]) / 1024, flush=True)
+        App.get_running_app().stop()
+
+    class Bare(App):
+        def load_kv(self, filename=None):
+            return False
+
+        def build(self):
+            Clock.schedule_once(report, 3)
+            return Label(text="bare")
+
+    Bare().run()
+    """
+)
+"""A bare Kivy window of the kiosk's size that has drawn for 3 s, then reports its RSS."""
 
 KIOSK = textwrap.dedent(
     """
@@ -163,8 +191,71 @@ def touch_latency(config_path: Path) -> list[BenchResult]:
             percentile(milliseconds, 95), "ms", goal=100,
             detail=f"p50 {percentile(milliseconds, 50):.1f} ms, "
             f"max {max(milliseconds):.1f} ms; maxfps 30, interrupt clock"))
+    results += visit_memory(kiosk)
     kiosk.stop()
     return results
+
+
+def bare_window_rss() -> float:
+    """RSS of a bare window of the same size, in a child with this process's environment."""
+    output = subprocess.run([sys.executable, "-c", BARE_RSS], capture_output=True, text=True,
+                            env=dict(os.environ, KIVY_NO_ARGS="1"), cwd=REPO, timeout=120)
+    line = next(line for line in output.stdout.splitlines() if line.startswith("RSS"))
+    return float(line.split()[1])
+
+
+def visit(kiosk, number: int) -> None:
+    """One citizen's visit touching every screen, dialog and mode that issue 9 added."""
+    app = kiosk.app
+    app.start_session()
+    if number % 2:
+        app.toggle_large_text()
+        app.toggle_language("en")
+    app.show("catalogue")
+    catalogue = app.screen("catalogue")
+    catalogue.select_group(app.services.catalog.departments()[number % 5][0])
+    catalogue.page(1)
+    app.show("search")
+    search = app.screen("search")
+    for letter in "juzhu":
+        search.on_key(letter, letter)
+    hits = app.services.catalog.search("居住证", limit=1)
+    app.open_matter(hits[0].matter)
+    app.read_aloud()
+    app.call_staff()
+    kiosk.pump(2)
+    app.end_staff_call("staff")
+    app.show_refusal("preflight.backlog")
+    kiosk.pump(2)
+    app.end_session()
+    kiosk.pump(2)
+
+
+def visit_memory(kiosk, warm: int = 30, visits: int = 200) -> list[BenchResult]:
+    """RSS growth over many visits in one process: a kiosk runs for weeks without restart."""
+    import gc
+
+    from bench.bench_outbox import rss_mib
+
+    for number in range(warm):
+        visit(kiosk, number)
+    gc.collect()
+    before = rss_mib()
+    for number in range(visits):
+        visit(kiosk, number)
+    gc.collect()
+    after = rss_mib()
+    per_visit = (after - before) * 1024 / visits
+    bare = bare_window_rss()
+    return [
+        BenchResult("bare Kivy window 1080x1920 RSS, same run", bare, "MiB"),
+        BenchResult(f"kiosk RSS after {warm} warm-up visits", before, "MiB",
+                    detail=f"{before - bare:+.1f} MiB over the bare window"),
+        BenchResult(f"RSS growth over {visits} more visits", after - before, "MiB",
+                    detail=f"{per_visit:.1f} KiB per visit; each visit: large text and English "
+                    "every other time, catalogue page, search, guide, read aloud, staff call, "
+                    "notice, reset"),
+    ]
 
 
 def run() -> list[BenchResult]:

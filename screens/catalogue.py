@@ -31,7 +31,7 @@ from kiosk.i18n import task_type_label
 from screens import theme
 from screens.i18n import tr
 from screens.text_metrics import text_height
-from screens.widgets import KioskScreen
+from screens.widgets import KioskScreen, SteadyBar
 
 ALL = "all"
 
@@ -43,7 +43,7 @@ def _px(size: str) -> float:
     return float(size[:-2]) * Metrics.density * (Metrics.fontscale if size.endswith("sp") else 1)
 
 
-class PagedList(RecycleView):
+class PagedList(SteadyBar, RecycleView):
     """A RecycleView with a thumb long enough to see and a page-at-a-time scroll."""
 
     thumb = ListProperty([0, 0])  # y and length of the drawn thumb, window-independent

@@ -16,12 +16,12 @@ from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import NumericProperty
-from kivy.uix.modalview import ModalView
 
 from kiosk.config import KioskSection
+from screens.widgets import FittedDialog
 
 
-class IdleWarning(ModalView):
+class IdleWarning(FittedDialog):
     """The countdown dialog; ``remaining`` seconds until the visit is wiped."""
 
     remaining = NumericProperty(0)

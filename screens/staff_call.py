@@ -16,12 +16,12 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
-from kivy.uix.modalview import ModalView
 
 from screens.i18n import tr
+from screens.widgets import FittedDialog
 
 
-class StaffCallDialog(ModalView):
+class StaffCallDialog(FittedDialog):
     """Open while a staff call is open; ``waited`` counts up for the member of staff."""
 
     paging = BooleanProperty(False)  # a hook tells the hall's paging system too
