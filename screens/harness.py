@@ -125,3 +125,30 @@ class HeadlessKiosk:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return path
+
+    def sample_visit(self, number: int) -> None:
+        """One citizen's visit through every screen, dialog and mode: for the memory benchmark
+        and the test that no visit leaves bindings or widgets behind."""
+        app = self.app
+        app.start_session()
+        if number % 2:
+            app.toggle_large_text()
+            app.toggle_language("en")
+        app.show("catalogue")
+        catalogue = app.screen("catalogue")
+        catalogue.select_group(app.services.catalog.departments()[number % 5][0])
+        catalogue.page(1)
+        app.show("search")
+        search = app.screen("search")
+        for letter in "juzhu":
+            search.on_key(letter, letter)
+        hits = app.services.catalog.search("居住证", limit=1)
+        app.open_matter(hits[0].matter if hits else app.services.catalog.matters()[0])
+        app.read_aloud()
+        app.call_staff()
+        self.pump(2)
+        app.end_staff_call("staff")
+        app.show_refusal("preflight.backlog")
+        self.pump(2)
+        app.end_session()
+        self.pump(2)

@@ -238,3 +238,42 @@ def test_search_result_rows_follow_their_text_once_laid_out(kiosk):
                                text_size=(label.width, None)).render()[1]
                      for label in (name, detail))
         assert needed <= row.height <= max(needed + 80, 100), (name.text, row.height, needed)
+
+
+def test_the_scroll_bar_keeps_one_binding_however_long_the_scroll(kiosk):
+    """Kivy 2.3.1 binds the bar colour again on every scroll step and unbinds it once per
+    half-second pause: paging through the catalogue piled up bindings for the life of the
+    process (about 6 a visit in the visit benchmark)."""
+    app = kiosk.app
+    app.start_session()
+    app.show("catalogue")
+    kiosk.pump(3)
+    catalogue = app.screen("catalogue")
+    for _page in range(40):
+        catalogue.page(1)
+        kiosk.pump(1)
+    view = catalogue.ids.matters
+    bound = [c for c in view.get_property_observers("bar_color") if c == view._change_bar_color]
+    assert len(bound) <= 1, f"{len(bound)} bindings after 40 pages"
+
+
+def test_visits_leave_no_widgets_or_dialogs_behind(kiosk):
+    """A kiosk runs for weeks: once every screen, group, language and text size has been
+    seen, more visits add no live widgets (list rows are reused, dialogs are freed)."""
+    import gc
+
+    from kivy.uix.modalview import ModalView
+    from kivy.uix.widget import Widget
+
+    def widgets() -> int:
+        gc.collect()
+        return sum(1 for o in gc.get_objects() if isinstance(o, Widget))
+
+    for number in range(14):
+        kiosk.sample_visit(number)
+    before = widgets()
+    for number in range(6):
+        kiosk.sample_visit(number)
+    after = widgets()
+    assert after - before <= 3, f"{after - before} widgets left by 6 visits"
+    assert not [o for o in gc.get_objects() if isinstance(o, ModalView)]
