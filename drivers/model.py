@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import queue
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class DeviceState(StrEnum):
@@ -33,6 +35,8 @@ class MediaState(StrEnum):
     PRESENT = "present"
     NOT_PRESENT = "notPresent"
     JAMMED = "jammed"
+    ENTERING = "entering"  # being placed or fed: a card seen but not yet read, a slip printing
+    LATCHED = "latched"  # held by the device until an action releases it
 
 
 class SupplyState(StrEnum):
@@ -42,6 +46,7 @@ class SupplyState(StrEnum):
     FULL = "full"
     LOW = "low"
     OUT = "out"
+    JAMMED = "jammed"
     NOT_SUPPORTED = "notSupported"
 
 
@@ -53,6 +58,8 @@ class ErrorAction(StrEnum):
     CLEAR = "clear"  # a person clears it: remove the card, close the cover, load paper
     MAINTENANCE = "maintenance"
     CONFIGURATION = "configuration"
+    SUSPEND = "suspend"  # stop using the device for now; it recovers by itself (overheating)
+    SOFTWARE_ERROR = "softwareError"  # a fault of the kiosk's software: report it, restart
 
 
 class HealthLevel(StrEnum):
@@ -65,12 +72,22 @@ class HealthLevel(StrEnum):
 
 @dataclass(frozen=True)
 class DeviceStatus:
-    """A snapshot of one device; cheap to read, refreshed by the driver."""
+    """A snapshot of one device; cheap to read, refreshed by the driver.
+
+    Truly immutable, supplies included (a read-only mapping): one snapshot is handed to
+    several threads and listeners, and none may change what the others see.
+    """
 
     state: DeviceState
     media: MediaState = MediaState.UNKNOWN
-    supplies: dict[str, SupplyState] = field(default_factory=dict)
+    supplies: Mapping[str, SupplyState] = field(default_factory=dict)
     detail: str = ""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "supplies", MappingProxyType(dict(self.supplies)))
+
+    def __hash__(self) -> int:
+        return hash((self.state, self.media, tuple(sorted(self.supplies.items())), self.detail))
 
 
 @dataclass(frozen=True)
@@ -88,10 +105,20 @@ class DeviceEvent:
     """Something a listener should know: a status change or an error with its action."""
 
     device: str
-    kind: str  # "status" or "error"
+    kind: str  # one of EVENT_KINDS
     status: DeviceStatus
     message: str = ""
     action: ErrorAction | None = None
+
+
+EVENT_KINDS = frozenset({
+    "status",  # the state changed
+    "error",  # something failed; ``action`` says who must do what
+    "media_inserted",  # a card placed on the reader, a slip taken into the printer
+    "media_removed",  # the card lifted, the receipt taken
+    "supply_threshold",  # a supply crossed a threshold (paper low, paper out, refilled)
+})
+"""The kinds of :class:`DeviceEvent` (XFS4IoT's status, media and supply events)."""
 
 
 class EventChannel:
