@@ -15,7 +15,7 @@ from pathlib import Path
 from bench.common import BenchResult, machine_info
 
 MODULES = ("bench.bench_search", "bench.bench_ui", "bench.bench_camera", "bench.bench_devices",
-           "bench.bench_outbox", "bench.bench_crash")
+           "bench.bench_outbox", "bench.bench_crash", "bench.bench_idcard_timing")
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 

@@ -10,6 +10,7 @@ Accepted forms::
 
     emulator://NAME[?k=v&...]            built-in emulator (the default for every device)
     serial:///dev/ttyUSB0[?baudrate=N]   serial port (absolute path, note the three slashes)
+    ...?codec=gbk                        a printer's text code set: gb18030 (default) or gbk
     usb://0x0416:0x5011                  USB vendor:product ids in hex (``0x`` optional)
     tcp://HOST:PORT                      network device, e.g. an ESC/POS printer on port 9100
     file:///path                         a file, e.g. a printer spool or a recorded image
@@ -45,6 +46,8 @@ _LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCI
 _DIGITS_RE = re.compile(r"[0-9]+", re.ASCII)
 _MAX_INDEX = 255
 _MAX_BAUDRATE = 100_000_000
+#: The receipt printer's text code sets (``?codec=``), as drivers.printer.layout.CODECS.
+_CODECS = ("gb18030", "gbk")
 
 
 class DeviceURLError(ValueError):
@@ -170,6 +173,11 @@ def _parse_params(url: str, query: str) -> dict[str, str]:
     ):
         raise DeviceURLError(
             url, f"baudrate {_quote(baudrate)} is not a positive whole number (e.g. 115200)"
+        )
+    codec = params.get("codec")
+    if codec is not None and codec not in _CODECS:
+        raise DeviceURLError(
+            url, f"codec {_quote(codec)} is not a printer code set (allowed: {', '.join(_CODECS)})"
         )
     return params
 

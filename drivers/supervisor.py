@@ -32,6 +32,20 @@ class DeviceUnavailable(RuntimeError):
         self.status = status
 
 
+class OpenFailed(Exception):
+    """An open that reached the device and failed in a known way, raised by ``open_device``.
+
+    Any other exception from opening means "no device, retry"; this one carries the status to
+    report instead (a self-test failure is a hardware error needing maintenance, a present
+    but silent device is offline) and the action it needs. The supervisor keeps retrying.
+    """
+
+    def __init__(self, message: str, status: DeviceStatus, action: ErrorAction | None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.action = action
+
+
 class DeviceSupervisor(DeviceThread, Generic[Device]):
     """Opens, probes and reopens one device on a background thread."""
 
@@ -82,6 +96,9 @@ class DeviceSupervisor(DeviceThread, Generic[Device]):
                 if self._device is None:
                     try:
                         self._device = self._open()
+                    except OpenFailed as error:
+                        failures += 1
+                        self._report(error.status, str(error), error.action)
                     except Exception as error:
                         failures += 1
                         self._report(DeviceStatus(DeviceState.NO_DEVICE, detail=str(error)),

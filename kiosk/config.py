@@ -586,8 +586,8 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
     "devices": (
         _Key(
             "idcard",
-            _device("ID card reader", ("emulator", "serial", "usb")),
-            "ID card reader (二代身份证阅读器): emulator://idcard, serial:///dev/ttyUSB0, usb://VID:PID.",
+            _device("ID card reader", ("emulator", "serial")),
+            "ID card reader (二代身份证阅读器): emulator://idcard, serial:///dev/ttyUSB0.",
         ),
         _Key(
             "printer",

@@ -35,10 +35,14 @@ class HealthReport:
 
 def check_idcard(url: DeviceURL, level: HealthLevel) -> tuple[DeviceState, str]:
     """Reset + SAM status (internal); also find and read a card when one lies there."""
+    from drivers.device_url import DeviceURLError
     from drivers.idcard.connect import open_reader
     from drivers.idcard.reader import ReaderError
 
-    reader, cleanup = open_reader(url)
+    try:
+        reader, cleanup = open_reader(url)
+    except DeviceURLError as error:  # e.g. usb://: a configuration fault, not a crash
+        return DeviceState.NO_DEVICE, str(error)
     try:
         reader.open()
         status = reader.check_status()
@@ -66,6 +70,9 @@ def check_camera(url: DeviceURL, level: HealthLevel) -> tuple[DeviceState, str]:
             source.close()
     except CameraError as error:
         return DeviceState.NO_DEVICE, str(error)
+    except PermissionError as error:  # a node the kiosk user may not open: say what to fix
+        return DeviceState.HARDWARE_ERROR, (
+            f"permission denied on {error.filename or url}: add the kiosk user to the video group")
     gray = to_gray(frame)
     height, width = gray.shape
     mean, spread = float(gray.mean()), float(gray.std())

@@ -52,11 +52,11 @@ def test_bad_replay_paths_are_clear_errors(tmp_path: Path):
 
 def test_unplug_and_replug_come_back_online_within_3_s():
     camera = SceneSource("document")
-    capture = CaptureThread(lambda: camera, interval=0.005, backoff=(0.05, 0.2))
+    capture = CaptureThread(lambda: camera, backoff=(0.05, 0.2))
     capture.start()
     try:
         wait_until(lambda: capture.status.state is DeviceState.ONLINE)
-        _frame, before = capture.latest()
+        _frame, before, _at = capture.latest()
         assert before > 0
         camera.unplugged = True
         wait_until(lambda: capture.status.state is DeviceState.OFFLINE)

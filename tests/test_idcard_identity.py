@@ -46,10 +46,11 @@ def test_bad_numbers_are_rejected(number: str):
         validate_id_number(number)
 
 
-def test_hmt_numbers_are_checksum_only():
-    odd = synthetic_number("81000019991399001")  # month 13: fine for 81/82/83, not mainland
-    assert is_valid_id_number(odd)
-    assert not is_valid_id_number(synthetic_number("11010119991399001"))
+@pytest.mark.parametrize("prefix", ["810000", "820000", "830000", "110101"])
+def test_residence_permit_numbers_need_a_real_birth_date(prefix: str):
+    assert is_valid_id_number(synthetic_number(prefix + "19940823002"))
+    with pytest.raises(IdNumberError, match="birth date"):  # month 13
+        validate_id_number(synthetic_number(prefix + "19991399001"))
 
 
 @given(

@@ -106,12 +106,29 @@ def test_refused_card_stays_unreadable_until_removed(emulator, reader):
     assert reader.read_card() is not None
 
 
-@pytest.mark.parametrize("fault", [Fault.BAD_CHECKSUM, Fault.TRUNCATED, Fault.SILENCE,
-                                   Fault.GARBAGE])
+@pytest.mark.parametrize("fault", [Fault.SILENCE, Fault.GARBAGE])
 def test_one_line_fault_is_retried(emulator: SamEmulator, reader: IdCardReader, fault: Fault):
     emulator.inject(fault, on=Command.READ_BASE)
     assert reader.read_card() == SAMPLE_CARDS["resident"].identity
     assert reader.status.state is DeviceState.ONLINE
+
+
+def _commands(emulator: SamEmulator) -> list[Command]:
+    return [Command((r.cmd, r.para)) for r in emulator.requests]
+
+
+@pytest.mark.parametrize("fault", [Fault.BAD_CHECKSUM, Fault.TRUNCATED])
+def test_damaged_read_reply_is_retried_from_find_never_resent(emulator, reader, fault):
+    """The reader finished the read (and will not find the card again until it is placed
+    again), so the retry from find ends in "place the card again", not in a bare resend."""
+    emulator.inject(fault, on=Command.READ_BASE)
+    with pytest.raises(SamError) as caught:
+        reader.read_card()
+    assert caught.value.info.code == 0x41 and caught.value.action is ErrorAction.RETRY
+    assert _commands(emulator)[-2:] == [Command.READ_BASE, Command.FIND_CARD]
+    emulator.remove()
+    emulator.present("resident")
+    assert reader.read_card() == SAMPLE_CARDS["resident"].identity
 
 
 @pytest.mark.parametrize(
@@ -119,7 +136,7 @@ def test_one_line_fault_is_retried(emulator: SamEmulator, reader: IdCardReader, 
     [(Fault.BAD_CHECKSUM, BadChecksum), (Fault.TRUNCATED, TruncatedFrame), (Fault.SILENCE, None)],
 )
 def test_persistent_line_fault_gives_offline(emulator, reader, fault, error_type):
-    emulator.inject(fault, on=Command.READ_BASE, times=None)
+    emulator.inject(fault, on=Command.FIND_CARD, times=None)
     started = time.monotonic()
     with pytest.raises(ReaderTimeout) as caught:
         reader.read_card()

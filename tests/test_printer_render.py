@@ -97,9 +97,10 @@ def test_native_qr_and_cut_bytes():
     assert read_back(data).items[0] == PrintedQR("A")
 
 
-def test_unencodable_characters_become_question_marks_with_gbk():
+def test_lines_a_gbk_printer_cannot_encode_are_sent_as_images():
     emulator = read_back(render(Receipt((TextLine("😀 ok"),)), codec="gbk"))
-    assert emulator.lines() == ["? ok"]
+    assert emulator.lines() == []
+    assert [type(item).__name__ for item in emulator.items] == ["PrintedImage"]
 
 
 def test_layout_counts_chinese_as_two_columns():

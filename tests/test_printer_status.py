@@ -61,6 +61,8 @@ def test_every_byte_of_every_reply_maps_deterministically(n: int):
          SupplyState.FULL, "cutter"),
         ({1: 0x1A, 2: 0x52, 3: 0x32, 4: 0x12}, DeviceState.HARDWARE_ERROR,
          ErrorAction.MAINTENANCE, SupplyState.FULL, "unrecoverable"),
+        ({1: 0x1A, 2: 0x52, 3: 0x52, 4: 0x12}, DeviceState.BUSY, ErrorAction.SUSPEND,
+         SupplyState.FULL, "recovering"),
         ({**NORMAL, 1: 0x1A}, DeviceState.OFFLINE, ErrorAction.RETRY, SupplyState.FULL,
          "offline"),
         ({1: None}, DeviceState.OFFLINE, ErrorAction.RETRY, SupplyState.UNKNOWN, "no_reply"),

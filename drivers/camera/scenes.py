@@ -18,14 +18,28 @@ def qr_image(text: str, module_px: int = 8, border_modules: int = 4) -> np.ndarr
     return cv2.copyMakeBorder(code, pad, pad, pad, pad, cv2.BORDER_CONSTANT, value=255)
 
 
+def qr_from_bytes(raw: bytes, module_px: int = 8) -> np.ndarray:
+    """A QR code holding exactly ``raw`` in byte mode with no ECI header (grayscale).
+
+    OpenCV's encoder always writes UTF-8; this one lets tests make the codes found in the
+    field: Latin-1 (the QR default) or GBK bytes that do not say what they are.
+    """
+    import zxingcpp
+
+    code = zxingcpp.create_barcode(raw, zxingcpp.BarcodeFormat.QRCode)
+    return np.ascontiguousarray(zxingcpp.write_barcode_to_image(code, scale=module_px))
+
+
 def document_scene(
     corners: np.ndarray,
     size: tuple[int, int] = (1280, 720),
     text: str | None = None,
     seed: int = 0,
+    desk: int = 60,
 ) -> np.ndarray:
-    """A white A4-like page with printed lines (and an optional QR code) on a dark desk,
-    seen with its corners at ``corners`` (TL, TR, BR, BL) in a BGR frame of ``size``."""
+    """A white A4-like page with printed lines (and an optional QR code) on a desk of grey
+    level ``desk`` (dark by default; light desks are the hard case), seen with its corners at
+    ``corners`` (TL, TR, BR, BL) in a BGR frame of ``size``."""
     rng = np.random.default_rng(seed)
     page = np.full((1123, 794), 245, np.uint8)  # A4 at 96 dpi
     for row in range(120, 1000, 48):
@@ -37,11 +51,11 @@ def document_scene(
     source = np.array([[0, 0], [793, 0], [793, 1122], [0, 1122]], np.float32)
     matrix = cv2.getPerspectiveTransform(source, corners.astype(np.float32))
     width, height = size
-    desk = np.full((height, width), 60, np.uint8)
-    desk += rng.integers(0, 12, desk.shape, dtype=np.uint8)
+    background = np.full((height, width), min(desk, 243), np.uint8)  # + grain stays < 255
+    background += rng.integers(0, 12, background.shape, dtype=np.uint8)
     warped = cv2.warpPerspective(page, matrix, (width, height), borderValue=0)
     mask = cv2.warpPerspective(np.full_like(page, 255), matrix, (width, height))
-    frame = np.where(mask > 127, warped, desk).astype(np.uint8)
+    frame = np.where(mask > 127, warped, background).astype(np.uint8)
     return cv2.cvtColor(frame, cv2.COLOR_GRAY2BGR)
 
 

@@ -28,8 +28,20 @@ class CameraError(RuntimeError):
     """The camera cannot give frames (unplugged, no such device, unreadable files)."""
 
 
+class CameraPermissionError(CameraError):
+    """The camera is there but the kiosk may not open it: a configuration fault (udev rule,
+    ``video`` group, folder rights) that retrying will not mend, so it says what to fix."""
+
+
 class FrameSource(Protocol):
-    """Anything that gives BGR frames."""
+    """Anything that gives BGR frames.
+
+    ``frame_interval`` is 0 for a source whose ``read`` blocks until the next frame (a real
+    camera paces itself); a source that answers at once (emulator, file replay) gives the
+    seconds between its frames, and the capture thread waits that long between reads.
+    """
+
+    frame_interval: float
 
     def read(self) -> np.ndarray:
         """The next frame; raises CameraError when there is none to give."""
@@ -45,9 +57,13 @@ class ImageSource:
     at it (``file:///path/to/folder``) to replay exactly what the kiosk saw.
     """
 
-    def __init__(self, path: Path) -> None:
-        files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
-            if path.is_dir() else [path]
+    def __init__(self, path: Path, fps: float = 30.0) -> None:
+        self.frame_interval = 1.0 / fps
+        try:
+            files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES) \
+                if path.is_dir() else [path]
+        except PermissionError as error:
+            raise CameraPermissionError(f"{path}: permission denied ({error})") from error
         if not files or not all(file.exists() for file in files):
             raise CameraError(f"{path}: no images to replay")
         self.files = files
@@ -68,7 +84,10 @@ class ImageSource:
 class SceneSource:
     """The camera emulator: generated scenes with known answers, and an unplug switch."""
 
-    def __init__(self, scene: str = "document", size: tuple[int, int] = (1280, 720)) -> None:
+    def __init__(
+        self, scene: str = "document", size: tuple[int, int] = (1280, 720), fps: float = 30.0
+    ) -> None:
+        self.frame_interval = 1.0 / fps
         if scene not in SCENES:
             raise CameraError(f"unknown scene {scene!r}; use one of {', '.join(SCENES)}")
         self.scene = scene
@@ -104,8 +123,16 @@ class SceneSource:
 class OpenCVSource:
     """A real camera through OpenCV's V4L2 backend (``v4l2:///dev/v4l/by-id/...`` or index)."""
 
+    frame_interval = 0.0  # read() blocks until the camera delivers
+
     def __init__(self, device: str | int) -> None:
         self.device = device
+        if isinstance(device, str) and os.path.exists(device) \
+                and not os.access(device, os.R_OK | os.W_OK):
+            # OpenCV would only say "cannot be opened"; this is what the technician must fix
+            raise CameraPermissionError(
+                f"camera {device}: permission denied; add the kiosk user to the 'video' group "
+                "(or give it the device with a udev rule)")
         self._capture = cv2.VideoCapture(device, cv2.CAP_V4L2)
         if not self._capture.isOpened():
             self._capture.release()

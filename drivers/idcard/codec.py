@@ -214,6 +214,34 @@ class FrameParser:
         del self._buf[:total]
         return Frame(checked[2:])
 
+    def _complete_at(self, index: int) -> bool:
+        """A whole frame with a good check byte starts at ``index`` of the buffer."""
+        head = self._buf[index : index + _HEADER]
+        if len(head) < _HEADER or not head.startswith(PREAMBLE):
+            return False
+        length = int.from_bytes(head[5:7], "big")
+        end = index + _HEADER + length
+        if not self._min_len <= length <= self._max_len or end > len(self._buf):
+            return False
+        return xor_check(self._buf[index + 5 : end - 1]) == self._buf[end - 1]
+
+    def rescan(self) -> bool:
+        """Look past an unfinished candidate for a complete frame; ``True`` if one is found.
+
+        A stray preamble with a plausible LEN in line noise would otherwise swallow the real
+        reply behind it until the deadline. Call this when the line goes quiet: a complete,
+        checked frame after the candidate's first byte proves the candidate was noise, so the
+        bytes before that frame are dropped and :meth:`next_frame` returns it. A candidate that
+        is merely still arriving is never dropped, since nothing complete follows it.
+        """
+        start = 1
+        while (index := self._buf.find(PREAMBLE, start)) > 0:
+            if self._complete_at(index):
+                self._drop(index)
+                return True
+            start = index + 1
+        return False
+
     def end_of_input(self) -> None:
         """The line went quiet: raise :class:`TruncatedFrame` if a frame was left unfinished.
 

@@ -123,12 +123,15 @@ class SamEmulator:
     """The reader side of the wire. Thread-safe: the pty thread and the test share it.
 
     ``baudrate`` paces pty writes like a UART would (a pty alone delivers at memory speed);
-    ``None`` sends at once.
+    ``None`` sends at once. ``delays`` makes the reader think before it answers a command
+    (seconds, on the pty only), as a slow real reader does: the reference allows 0.5 s for
+    find and select, 2 s for ``30 01`` and 3 s for ``30 10``.
     """
 
     card: ScriptedCard | None = None
     sam_id: bytes = bytes(range(16))
     baudrate: int | None = None
+    delays: dict[Command, float] = field(default_factory=dict)
     _faults: list[_Pending] = field(default_factory=list)
     _self_test_failed: bool = False
     _read_done: bool = False
@@ -195,28 +198,34 @@ class SamEmulator:
     # --- the protocol ---------------------------------------------------------------------
     def respond(self, data: bytes) -> bytes:
         """Feed bytes from the host; return every byte the reader sends back."""
-        out = bytearray()
+        return b"".join(reply for _, reply in self.respond_timed(data))
+
+    def respond_timed(self, data: bytes) -> list[tuple[float, bytes]]:
+        """Like :meth:`respond`, one reply per request with its thinking time from ``delays``."""
+        out: list[tuple[float, bytes]] = []
         with self._lock:
             self._parser.feed(data)
             while True:
                 try:
                     frame = self._parser.next_frame()
                 except BadChecksum:
-                    out += build_reply(BAD_CHECKSUM)
+                    out.append((0.0, build_reply(BAD_CHECKSUM)))
                     continue
                 except FrameError:
-                    out += build_reply(BAD_LENGTH)
+                    out.append((0.0, build_reply(BAD_LENGTH)))
                     continue
                 if frame is None:
-                    return bytes(out)
-                out += self._answer(Request.from_frame(frame))
+                    return out
+                request = Request.from_frame(frame)
+                try:
+                    command: Command | None = Command((request.cmd, request.para))
+                except ValueError:
+                    command = None
+                delay = self.delays.get(command, 0.0) if command is not None else 0.0
+                out.append((delay, self._answer(request, command)))
 
-    def _answer(self, request: Request) -> bytes:
+    def _answer(self, request: Request, command: Command | None) -> bytes:
         self.requests.append(request)
-        try:
-            command: Command | None = Command((request.cmd, request.para))
-        except ValueError:
-            command = None
         fault = self._take_fault(command)
         if fault is Fault.SILENCE:
             return b""
@@ -320,11 +329,19 @@ class SamEmulator:
                 data = os.read(master, 4096)
             except OSError:  # EIO once the slave is gone, EBADF after stop()
                 return
-            reply = self.respond(data)
             try:
-                self._send(master, reply)
+                for delay, reply in self.respond_timed(data):
+                    if delay and self._stopped(wake[0], delay):
+                        return
+                    self._send(master, reply)
             except OSError:
                 return
+
+    @staticmethod
+    def _stopped(wake: int, delay: float) -> bool:
+        """Think for ``delay`` seconds; ``True`` if :meth:`stop` was called meanwhile."""
+        ready, _, _ = select.select([wake], [], [], delay)
+        return bool(ready)
 
     def _send(self, master: int, data: bytes) -> None:
         chunk = 64 if self.baudrate else max(1, len(data))

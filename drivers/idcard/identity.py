@@ -66,8 +66,6 @@ NATIONS: dict[str, str] = {
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECK_CHARS = "10X98765432"
-#: Prefixes of HK / Macau / Taiwan residence-permit numbers: no mainland address code.
-_HMT_PREFIXES = ("81", "82", "83")
 
 
 class IdNumberError(ValueError):
@@ -96,9 +94,9 @@ def id_check_char(first17: str) -> str:
 def validate_id_number(number: str) -> str:
     """Return ``number`` with an upper-case ``X``, or raise :class:`IdNumberError`.
 
-    Mainland numbers must also carry a real birth date. Numbers starting 81, 82 or 83
-    (residence permits) are checked by format and checksum only, as their address part is
-    not a mainland area code.
+    Every number must also carry a real birth date (characters 7-14), residence permits
+    (81, 82, 83) included: only their address part is not a mainland area code, and no area
+    code is looked up here.
     """
     text = number.strip().upper()
     if len(text) != 18:
@@ -106,11 +104,10 @@ def validate_id_number(number: str) -> str:
     check = id_check_char(text[:17])
     if text[17] != check:
         raise IdNumberError("check character does not match (mistyped or forged number)")
-    if not text.startswith(_HMT_PREFIXES):
-        try:
-            _dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
-        except ValueError:
-            raise IdNumberError("birth date inside the number is not a real date") from None
+    try:
+        _dt.date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
+    except ValueError:
+        raise IdNumberError("birth date inside the number is not a real date") from None
     return text
 
 
@@ -152,6 +149,7 @@ class Identity:
     authority_code: str = ""
     previous_number: str = ""
     new_address: str = ""  # the "additional address" a police station wrote to the chip
+    new_address_unavailable: bool = False  # asked for, but the reader failed to give it
     fingerprint: bytes = field(default=b"", compare=False)  # 2 opaque templates, or empty
 
     def __repr__(self) -> str:
@@ -197,12 +195,12 @@ _LAYOUTS: dict[str, tuple[tuple[str, int, int], ...]] = {
 _TYPE_OFFSET = 248
 
 
-def _decode(block: bytes, name: str, offset: int, size: int) -> str:
+def _decode(block: bytes, name: str, offset: int, size: int, strip: bool = True) -> str:
     try:
         text = block[offset : offset + size].decode("utf-16-le")
     except UnicodeDecodeError:
         raise TextBlockError(f"{name}: not valid UCS-2 / UTF-16-LE text") from None
-    return text.rstrip(" \x00")
+    return text.rstrip(" \x00") if strip else text
 
 
 def _check_date(name: str, value: str, allow_long_term: bool = False) -> None:
@@ -230,7 +228,10 @@ def parse_text_block(block: bytes, photo: bytes = b"") -> Identity:
         raise TextBlockError(f"card type: unknown type character {card_type!r}")
     values = {name: _decode(block, name, off, size) for name, off, size in _LAYOUTS[card_type]}
     if card_type == "Y":
-        values["english_name"] += values.pop("english_name_2")
+        # characters 1-35 and 36-46 of one name: a space at the end of the first part belongs
+        # to the name, so only the joined whole is stripped
+        first = _decode(block, "english_name", 52, 70, strip=False)
+        values["english_name"] = (first + values.pop("english_name_2")).rstrip(" \x00")
     gender = values.get("gender", "")
     if gender not in GENDERS:
         raise TextBlockError(f"gender: unknown code {gender!r}")
@@ -246,12 +247,7 @@ def parse_text_block(block: bytes, photo: bytes = b"") -> Identity:
     if card_type != "I":
         number = values["id_number"]
         try:
-            if card_type == "":
-                values["id_number"] = validate_id_number(number)
-            elif len(number) == 18 and id_check_char(number[:17]) == number[17:].upper():
-                values["id_number"] = number.upper()
-            else:
-                raise IdNumberError("check character does not match")
+            values["id_number"] = validate_id_number(number)
         except IdNumberError as error:
             raise TextBlockError(f"id_number: {error}") from None
     if not values.get("name") and not values.get("english_name"):

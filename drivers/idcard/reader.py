@@ -9,12 +9,18 @@ NO_DEVICE, and no call can hang the kiosk. Status changes and errors go out as
 Card removal: after a successful read the reader will not find the same card again until
 it has been taken away, and a card the SAM refuses stays refused. So after a refusal the
 driver waits for "no card" before it tries again, instead of failing in a loop.
+
+Replies carry no command code, so each one is matched to its request by what a reply to that
+request can look like (:func:`reply_fits`); a reply to a request that timed out is drained
+and never taken for the next one, and a card read is never resent without a fresh find and
+select. Deadlines are the reference's (docs/devices.md, "deadlines and recovery").
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any, Protocol
 
@@ -47,11 +53,62 @@ __all__ = [
     "ReaderTimeout",
     "ReaderUnavailable",
     "SamError",
+    "reply_fits",
 ]
 
 _OK, _FOUND, _NOT_FOUND, _NO_SUCH_ITEM = 0x90, 0x9F, 0x80, 0x91
-_NEW_ADDRESS_TIMEOUT = 1.5  # the reference's reply deadline for 30 03
-_POLL = 0.02  # serial read timeout: how often the deadline is checked
+_POLL = 0.02  # serial read timeout: how often the deadline is checked and quiet is noticed
+#: Added to every reply deadline: the reference's times are for the reader to start answering,
+#: and the reply still has to cross the line (10 bits a byte) and the OS.
+_MARGIN = 0.1
+#: Reply sizes that bound the time on the line: 30 10 with fingerprints, 30 01, 30 03, others.
+_MAX_REPLY_BYTES = {Command.READ_BASE_FP: 2321, Command.READ_BASE: 1295,
+                    Command.READ_NEW_ADDRESS: 81}
+#: The reference's reply times (hardware-protocols.md §1.3; 0.5 s for everything else): a
+#: reply to a request that timed out sooner can still arrive until then.
+_REFERENCE = {Command.READ_BASE: 2.0, Command.READ_BASE_FP: 3.0, Command.READ_NEW_ADDRESS: 1.5}
+#: SW3 codes any command may get: the reader rejects the frame, or the SAM itself is unwell.
+_ANY = frozenset({0x10, 0x11, 0x21, 0x23, 0x24, 0x60, 0x66})
+_CARD_ERRORS = frozenset({0x31, 0x32, 0x33, 0x3F, 0x40, 0x41, 0x47})
+#: What a reply to each command can look like: SW3 → data length (None: checked by
+#: :func:`_read_lengths_fit`). Anything else on the line is a late reply to an earlier request.
+_SHAPES: dict[Command, dict[int, int | None]] = {
+    Command.RESET_SAM: {_OK: 0},
+    Command.SAM_STATUS: {_OK: 0},
+    Command.SET_MAX_RF: {_OK: 0},
+    Command.SAM_ID: {_OK: 16},
+    Command.FIND_CARD: {_FOUND: 4, _NOT_FOUND: 0},
+    Command.SELECT_CARD: {_OK: 8, 0x81: 0},
+    Command.READ_BASE: {_OK: None} | dict.fromkeys(_CARD_ERRORS, 0),
+    Command.READ_BASE_FP: {_OK: None, 0x37: 0} | dict.fromkeys(_CARD_ERRORS, 0),
+    Command.READ_NEW_ADDRESS: {_OK: 70, _NO_SUCH_ITEM: 0} | dict.fromkeys(_CARD_ERRORS, 0),
+}
+
+
+def _read_lengths_fit(command: Command, data: bytes) -> bool:
+    """A ``30 01`` / ``30 10`` reply whose length fields add up to its data."""
+    header = 6 if command is Command.READ_BASE_FP else 4
+    if len(data) < header:
+        return False
+    parts = [int.from_bytes(data[i : i + 2], "big") for i in range(0, header, 2)]
+    return header + sum(parts) == len(data)
+
+
+def reply_fits(command: Command, reply: Reply) -> bool:
+    """Whether ``reply`` can be the answer to ``command`` (status code and data length).
+
+    Replies carry no command code, so a reply that arrives after its request timed out would
+    otherwise be taken for the answer to the next request (a text-and-photo reply read as
+    the additional address).
+    """
+    if reply.sw3 in _ANY:
+        return not reply.data
+    shapes = _SHAPES.get(command, {})
+    if reply.sw3 not in shapes:
+        return False
+    size = shapes[reply.sw3]
+    return _read_lengths_fit(command, reply.data) if size is None else len(reply.data) == size
+
 
 try:  # flushing a hung-up tty raises termios.error, which is not an OSError
     import termios
@@ -124,9 +181,15 @@ class _NoReply(Exception):
 class IdCardReader:
     """Reset, status, find, select and read over one serial port.
 
-    ``command_timeout`` bounds find / select / status replies, ``read_timeout`` the read of
-    text and photo (real readers need up to about 2 s); each command is sent ``1 + retries``
-    times at most when the reply is missing or damaged.
+    The timeouts are how long the reader may take to start answering, the reference's values
+    by default (hardware-protocols.md §1.3): ``command_timeout`` for find, select and the SAM
+    commands (0.5 s), ``read_timeout`` for ``30 01`` (2 s), ``fp_read_timeout`` for ``30 10``
+    (3 s), ``new_address_timeout`` for ``30 03`` (1.5 s). Each deadline adds the reply's time
+    on the line. Tests may shorten them; a real reader needs them.
+
+    Commands without card data are sent ``1 + retries`` times at most when the reply is
+    missing or damaged. A card read is never simply sent again: it is retried from a fresh
+    find and select, because the reader may still be answering the first one.
     """
 
     def __init__(
@@ -138,6 +201,8 @@ class IdCardReader:
         baudrate: int = 115200,
         command_timeout: float = 0.5,
         read_timeout: float = 2.0,
+        fp_read_timeout: float = 3.0,
+        new_address_timeout: float = 1.5,
         retries: int = 1,
     ) -> None:
         self.url = url
@@ -146,17 +211,25 @@ class IdCardReader:
         self.baudrate = baudrate
         self.command_timeout = command_timeout
         self.read_timeout = read_timeout
+        self.fp_read_timeout = fp_read_timeout
+        self.new_address_timeout = new_address_timeout
         self.retries = retries
         self._port: _Port | None = None
         self._parser = FrameParser()
         self._status = DeviceStatus(DeviceState.OFFLINE, MediaState.UNKNOWN, detail="closed")
         self._awaiting_removal = False
+        self._late_until = 0.0  # a timed-out reply may still arrive until then
 
     # --- status ---------------------------------------------------------------------------
     @property
     def status(self) -> DeviceStatus:
         """The latest snapshot (cheap: no I/O)."""
         return self._status
+
+    @property
+    def awaiting_removal(self) -> bool:
+        """A refused card lies on the reader; :meth:`check_status` watches for its removal."""
+        return self._awaiting_removal
 
     def _set(self, state: DeviceState, media: MediaState | None = None, detail: str = "") -> None:
         new = DeviceStatus(state, self._status.media if media is None else media, detail=detail)
@@ -172,16 +245,27 @@ class IdCardReader:
 
     # --- port -----------------------------------------------------------------------------
     def open(self) -> DeviceStatus:
-        """Open the port, reset the SAM and check its self-test; raise on failure."""
+        """Open the port, reset the SAM and check its self-test; raise on failure.
+
+        The port is opened exclusively (POSIX lock), so a technician's tool cannot read the
+        kiosk's reader at the same time, and closed again when reset or self-test fails, so
+        that the next read starts with a full open instead of skipping the self-test.
+        """
         self.close()
         self._set(DeviceState.STARTING, MediaState.UNKNOWN, "opening")
         try:
-            self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=_POLL)
+            self._port = serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=_POLL,
+                                               exclusive=True)
         except (serial.SerialException, OSError, ValueError) as exc:
             raise self._unavailable(f"cannot open {self.url}: {exc}") from exc
         self._awaiting_removal = False
-        self._expect(Command.RESET_SAM)
-        self._expect(Command.SAM_STATUS)
+        self._late_until = 0.0
+        try:
+            self._expect(Command.RESET_SAM)
+            self._expect(Command.SAM_STATUS)
+        except ReaderError:
+            self._drop_port()
+            raise
         self._set(DeviceState.ONLINE, MediaState.UNKNOWN, "ready")
         return self._status
 
@@ -211,46 +295,95 @@ class IdCardReader:
         return self._error(ReaderUnavailable(message, self._status, ErrorAction.RESET))
 
     # --- one exchange ---------------------------------------------------------------------
-    def _transact(self, command: Command, deadline: float) -> Reply:
+    def _allowance(self, command: Command) -> float:
+        """How long the reader may take to start answering ``command``."""
+        return {
+            Command.READ_BASE: self.read_timeout,
+            Command.READ_BASE_FP: self.fp_read_timeout,
+            Command.READ_NEW_ADDRESS: self.new_address_timeout,
+        }.get(command, self.command_timeout)
+
+    def _deadline(self, command: Command, allowance: float | None = None) -> float:
+        """The allowance plus the largest reply's time on the line plus a margin."""
+        line = 10 * _MAX_REPLY_BYTES.get(command, 27) / self.baudrate
+        return (self._allowance(command) if allowance is None else allowance) + line + _MARGIN
+
+    def _drain(self, port: _Port) -> None:
+        """Wait out a reply to a request that timed out, and throw it away.
+
+        Bounded by the reference allowance of that request: a reader silent beyond it will
+        not answer. Ends early once a whole frame has arrived.
+        """
+        late, self._late_until = self._late_until, 0.0
+        parser = FrameParser()
+        while time.monotonic() < late:
+            parser.feed(port.read(max(1, port.in_waiting)))
+            with contextlib.suppress(FrameError):
+                if parser.next_frame() is not None:
+                    return
+
+    def _frames(self, errors: list[FrameError]) -> Iterator[Reply]:
+        """Every reply the parser holds now; damaged ones are recorded in ``errors``."""
+        while True:
+            try:
+                frame = self._parser.next_frame()
+                if frame is None:
+                    return
+                yield Reply.from_frame(frame)
+            except FrameError as error:
+                errors.append(error)
+
+    def _transact(self, command: Command) -> Reply:
+        """Send ``command`` once and return the reply that belongs to it.
+
+        Replies that cannot answer ``command`` are late answers to an earlier request and are
+        skipped. When the line goes quiet in the middle of a frame the buffer is rescanned,
+        so a stray preamble in noise cannot hide the real reply behind it.
+        """
         port = self._port
         if port is None:
             raise self._unavailable("port is not open")
         try:
+            if self._late_until:
+                self._drain(port)
             port.reset_input_buffer()
             self._parser.reset()
             port.write(build_request(*command.value))
+            sent = time.monotonic()
             errors: list[FrameError] = []
-            end = time.monotonic() + deadline
-            while time.monotonic() < end:
+            end = sent + self._deadline(command)
+            while True:
                 chunk = port.read(max(1, port.in_waiting))
-                self._parser.feed(chunk)
-                while True:
-                    try:
-                        frame = self._parser.next_frame()
-                    except FrameError as error:
-                        errors.append(error)
-                        continue
-                    if frame is None:
-                        break
-                    try:
-                        return Reply.from_frame(frame)
-                    except FrameError as error:
-                        errors.append(error)
+                if chunk:
+                    self._parser.feed(chunk)
+                elif self._parser.pending:
+                    self._parser.rescan()
+                for reply in self._frames(errors):
+                    if reply_fits(command, reply):
+                        return reply
+                if time.monotonic() >= end:
+                    break
             try:
                 self._parser.end_of_input()
             except FrameError as error:
                 errors.append(error)
+            reference = max(self._allowance(command), _REFERENCE.get(command, 0.5))
+            self._late_until = sent + self._deadline(command, reference)
             raise _NoReply(errors)
         except (serial.SerialException, OSError, *_TERMIOS_ERRORS) as exc:
             raise self._unavailable(f"line to the reader lost: {exc}") from exc
 
-    def _command(self, command: Command, deadline: float | None = None) -> Reply:
-        """Send with retries on silence, damaged frames and the reader's own 0x10 / 0x11."""
+    def _command(self, command: Command, *, retries: int | None = None) -> Reply:
+        """Send with retries on silence, damaged frames and the reader's own 0x10 / 0x11.
+
+        Card reads get no retry here (``retries=0``): :meth:`read_card` restarts them from
+        find. After the last failure the reader is OFFLINE and :class:`ReaderTimeout` raised.
+        """
         errors: list[FrameError] = []
         reply: Reply | None = None
-        for _ in range(1 + self.retries):
+        for _ in range(1 + (self.retries if retries is None else retries)):
             try:
-                reply = self._transact(command, deadline or self.command_timeout)
+                reply = self._transact(command)
             except _NoReply as missing:
                 errors.extend(missing.errors)
                 continue
@@ -265,8 +398,8 @@ class IdCardReader:
         self._set(DeviceState.OFFLINE, MediaState.UNKNOWN, detail)
         raise self._error(ReaderTimeout(detail, self._status, errors))
 
-    def _expect(self, command: Command, deadline: float | None = None) -> Reply:
-        reply = self._command(command, deadline)
+    def _expect(self, command: Command, *, retries: int | None = None) -> Reply:
+        reply = self._command(command, retries=retries)
         if reply.sw3 != _OK:
             raise self._fail(reply.sw3)
         return reply
@@ -281,17 +414,22 @@ class IdCardReader:
         self._set(info.state, media, detail or info.meaning)
         return self._error(SamError(info, self._status, detail))
 
-    def _read_new_address(self) -> str:
-        """The additional address on the chip, or "" when the card has none (SW3 0x91)."""
-        reply = self._command(Command.READ_NEW_ADDRESS, _NEW_ADDRESS_TIMEOUT)
+    def _read_new_address(self) -> str | None:
+        """The additional address, "" when the card has none (SW3 0x91), ``None`` when it
+        could not be read: the card's main data is good, so a failure here costs only this
+        field, never the read (the citizen would have to lift the card and place it again)."""
+        try:
+            reply = self._transact(Command.READ_NEW_ADDRESS)
+        except _NoReply:
+            return None
         if reply.sw3 == _NO_SUCH_ITEM:
             return ""
         if reply.sw3 != _OK:
-            raise self._fail(reply.sw3)
+            return None
         try:
             text = reply.data[:70].decode("utf-16-le")
-        except UnicodeDecodeError as exc:
-            raise self._fail(0x33, "new address malformed") from exc
+        except UnicodeDecodeError:
+            return None
         return text.rstrip(" \x00")
 
     # --- operations -----------------------------------------------------------------------
@@ -300,11 +438,31 @@ class IdCardReader:
         return self._expect(Command.SAM_ID).data[:16]
 
     def check_status(self) -> DeviceStatus:
-        """Ask the SAM for its self-test result (the INTERNAL health check)."""
+        """Ask the SAM for its self-test result (the INTERNAL health check).
+
+        While a refused card waits to be taken away, also send find: the SAM status cannot
+        see cards, and without this the reader would say "remove the card" for ever.
+        """
         self._expect(Command.SAM_STATUS)
-        if self._status.state is not DeviceState.USER_ERROR:
+        if self._awaiting_removal:
+            self._watch_removal()
+        elif self._status.state is not DeviceState.USER_ERROR:
             self._set(DeviceState.ONLINE, None, "ready")
         return self._status
+
+    def _watch_removal(self) -> None:
+        found = self._command(Command.FIND_CARD)
+        if found.sw3 == _NOT_FOUND:
+            self._card_removed()
+        elif found.sw3 != _FOUND:
+            raise self._fail(found.sw3)
+
+    def _card_removed(self) -> None:
+        was_waiting, self._awaiting_removal = self._awaiting_removal, False
+        self._set(DeviceState.ONLINE, MediaState.NOT_PRESENT, "no card")
+        if was_waiting:
+            self.channel.publish(DeviceEvent(self.device, "media_removed", self._status,
+                                             "card removed"))
 
     def read_card(self, *, fingerprint: bool = False, new_address: bool = False
                   ) -> Identity | None:
@@ -312,34 +470,61 @@ class IdCardReader:
 
         ``fingerprint`` uses the read that also returns the fingerprint templates (``30 10``;
         empty on cards without them); ``new_address`` then asks for the additional address
-        (``30 03``), which most cards do not carry.
+        (``30 03``), which most cards do not carry; if that fails the identity is kept with
+        ``new_address_unavailable`` set.
 
         "No card" includes a card that was just read, or refused, and not yet taken away.
+        A read whose reply is lost is retried from find; if the reader then no longer finds
+        the card (it counts the lost read as done), the citizen must place it again (0x41).
         Errors raise a :class:`ReaderError` subclass after updating :attr:`status`.
         """
         if self._port is None:
             self.open()
-        found = self._command(Command.FIND_CARD)
-        if found.sw3 == _NOT_FOUND:
-            self._awaiting_removal = False
-            self._set(DeviceState.ONLINE, MediaState.NOT_PRESENT, "no card")
-            return None
-        if found.sw3 != _FOUND:
-            raise self._fail(found.sw3)
-        if self._awaiting_removal:
-            self._set(DeviceState.USER_ERROR, MediaState.PRESENT, "remove the card")
-            return None
-        self._set(DeviceState.BUSY, MediaState.PRESENT, "reading")
-        self._expect(Command.SELECT_CARD)
         command = Command.READ_BASE_FP if fingerprint else Command.READ_BASE
-        data = self._expect(command, self.read_timeout).data
+        errors: list[FrameError] = []
+        for attempt in range(1 + self.retries):
+            found = self._command(Command.FIND_CARD)
+            if found.sw3 == _NOT_FOUND:
+                if attempt:
+                    raise self._fail(0x41, "the read reply was lost: place the card again")
+                self._card_removed()
+                return None
+            if found.sw3 != _FOUND:
+                raise self._fail(found.sw3)
+            if self._awaiting_removal:
+                self._set(DeviceState.USER_ERROR, MediaState.PRESENT, "remove the card")
+                return None
+            self._set(DeviceState.BUSY, MediaState.PRESENT, "reading")
+            self._expect(Command.SELECT_CARD)
+            try:
+                reply = self._transact(command)
+            except _NoReply as missing:
+                errors.extend(missing.errors)
+                continue
+            if reply.sw3 in (0x10, 0x11):
+                continue
+            if reply.sw3 != _OK:
+                raise self._fail(reply.sw3)
+            return self._finish_read(reply.data, fingerprint, new_address)
+        detail = f"no valid reply to {command.name}"
+        if errors:
+            detail += f" ({type(errors[-1]).__name__}: {errors[-1]})"
+        self._set(DeviceState.OFFLINE, MediaState.UNKNOWN, detail)
+        raise self._error(ReaderTimeout(detail, self._status, errors))
+
+    def _finish_read(self, data: bytes, fingerprint: bool, new_address: bool) -> Identity:
         try:
             identity = _parse_read_data(data, with_fingerprint=fingerprint)
         except TextBlockError as exc:
             raise self._fail(0x33, f"card data malformed: {exc}") from exc
+        detail = "card read"
         if new_address:
-            identity = replace(identity, new_address=self._read_new_address())
-        self._set(DeviceState.ONLINE, MediaState.PRESENT, "card read")
+            address = self._read_new_address()
+            if address is None:
+                detail = "card read; additional address unavailable"
+            identity = replace(identity, new_address=address or "",
+                               new_address_unavailable=address is None)
+        self._set(DeviceState.ONLINE, MediaState.PRESENT, detail)
         return identity
 
 

@@ -1,26 +1,47 @@
-"""The ID card reader under a :class:`~drivers.supervisor.DeviceSupervisor`."""
+"""The ID card reader under a :class:`~drivers.supervisor.DeviceSupervisor`.
+
+The reader keeps the reference's reply deadlines (its defaults): shorter ones make a slow but
+healthy reader look dead and its late replies confuse the next command. The probe is the SAM
+status, plus find while a refused card waits to be taken away, since only find sees cards.
+"""
 
 from __future__ import annotations
 
-from drivers.idcard.reader import IdCardReader, ReaderError
-from drivers.model import DeviceStatus, EventChannel
-from drivers.supervisor import DeviceSupervisor
+from drivers.idcard.reader import IdCardReader, ReaderError, ReaderUnavailable
+from drivers.model import DeviceEvent, DeviceStatus, EventChannel
+from drivers.supervisor import DeviceSupervisor, OpenFailed
 
 
 def supervise_reader(path: str, channel: EventChannel | None = None,
                      **kwargs: float) -> DeviceSupervisor[IdCardReader]:
-    """A supervisor that keeps the reader at ``path`` open; probes with the SAM status."""
+    """A supervisor that keeps the reader at ``path`` open; probes with the SAM status.
+
+    An open that reaches the reader and fails says why (SAM self-test failure: hardware
+    error, maintenance; no answer: offline) instead of "no device". The card being lifted
+    after a refusal is published as ``media_removed`` on the supervisor's channel.
+    """
 
     def open_reader() -> IdCardReader:
-        reader = IdCardReader(path, command_timeout=0.3, read_timeout=1.0)
-        reader.open()
+        reader = IdCardReader(path)
+        try:
+            reader.open()
+        except ReaderUnavailable:
+            raise
+        except ReaderError as error:
+            raise OpenFailed(str(error), error.status, error.action) from error
         return reader
 
     def probe(reader: IdCardReader) -> DeviceStatus:
+        waiting = reader.awaiting_removal
         try:
-            return reader.check_status()
+            status = reader.check_status()
         except ReaderError as error:
             return error.status
+        if waiting and not reader.awaiting_removal:
+            supervisor.channel.publish(
+                DeviceEvent(supervisor.name, "media_removed", status, "card removed"))
+        return status
 
-    return DeviceSupervisor("idcard", open_reader, probe, IdCardReader.close, channel,
-                            **kwargs)
+    supervisor = DeviceSupervisor("idcard", open_reader, probe, IdCardReader.close, channel,
+                                  **kwargs)
+    return supervisor

@@ -6,11 +6,14 @@ driver asks the printer (DLE EOT 1..4) before every print and refuses with a typ
 and the action that clears it. After printing it asks again, because paper can run out or the
 cover can be opened mid-slip; that is a :class:`PrintFailed`. Both can simply be retried once
 the cause is cleared: printing is one write of pre-rendered bytes, with no state kept between
-attempts. Status changes and errors go to an :class:`~drivers.model.EventChannel`.
+attempts. Status changes, errors (with the action that clears them) and paper thresholds go to
+an :class:`~drivers.model.EventChannel`.
 
 Transports: any pyserial URL or device path (``serial.serial_for_url``: ``/dev/ttyUSB0``,
 ``socket://host:9100``, a pty from the emulator) with status, or a plain file / ``/dev/usb/lp0``
-which is write-only and so prints without status checks.
+which is write-only and so prints without status checks. A port that vanishes (USB-serial
+adapter pulled: EIO, which pyserial's flush raises as ``termios.error``, not an OSError) is
+reported as NO_DEVICE, never as a traceback.
 """
 
 from __future__ import annotations
@@ -30,11 +33,38 @@ from drivers.model import (
     MediaState,
     SupplyState,
 )
-from drivers.printer.layout import Receipt
-from drivers.printer.render import Codec, render
+from drivers.printer.layout import Codec, Receipt
+from drivers.printer.render import check_codec, render
 from drivers.printer.status import PrinterReport, map_status, request
 
-__all__ = ["PrintFailed", "PrinterDriver", "PrinterError", "PrinterNotReady"]
+try:  # flushing or draining a hung-up tty raises termios.error, which is not an OSError
+    import termios
+
+    _TERMIOS_ERRORS: tuple[type[Exception], ...] = (termios.error,)
+except ImportError:  # pragma: no cover - Windows
+    _TERMIOS_ERRORS = ()
+
+#: Everything a port raises when the line to the printer is gone.
+PORT_ERRORS: tuple[type[Exception], ...] = (serial.SerialException, OSError, *_TERMIOS_ERRORS)
+
+__all__ = ["PORT_ERRORS", "PrintFailed", "PrinterDriver", "PrinterError", "PrinterNotReady",
+           "line_lost"]
+
+#: Paper states worth a supply_threshold event (XFS PaperThresholdEvent: low, out, refilled).
+_KNOWN_PAPER = (SupplyState.FULL, SupplyState.LOW, SupplyState.OUT)
+
+
+def line_lost(error: BaseException) -> PrinterReport:
+    """The report for a port error: a write timeout is OFFLINE (the printer holds the line,
+    e.g. flow control while the cover is open); anything else means the port is gone."""
+    if isinstance(error, serial.SerialTimeoutException):
+        status = DeviceStatus(DeviceState.OFFLINE, MediaState.UNKNOWN,
+                              {"paper": SupplyState.UNKNOWN}, f"write timed out: {error}")
+        return PrinterReport(status, ErrorAction.RETRY, "offline")
+    status = DeviceStatus(DeviceState.NO_DEVICE, MediaState.UNKNOWN,
+                          {"paper": SupplyState.UNKNOWN},
+                          f"printer disconnected (port error: {error})")
+    return PrinterReport(status, ErrorAction.RETRY, "no_device")
 
 
 class PrinterError(Exception):
@@ -72,16 +102,28 @@ class PrinterDriver:
         channel: EventChannel | None = None,
         name: str = "printer",
         codec: Codec = "gb18030",
+        font: tuple[Path, int] | None = None,
+        status_events: bool = True,
+        path: Path | None = None,
     ) -> None:
+        """``codec``: the printer's code set (``gb18030`` or ``gbk``); ``font``: the face
+        (file, index) for lines it cannot encode (default: Noto Sans CJK SC, found on disk);
+        ``status_events=False`` when a supervisor already publishes state changes (the driver
+        still publishes errors with their action and paper thresholds); ``path``: a file
+        target's device node, checked on every status request."""
         if (port is None) == (file is None):
             raise ValueError("give exactly one of port or file")
         self._port = port
         self._file = file
+        self._path = path
         self.channel = channel
         self.name = name
-        self.codec = codec
+        self.codec = check_codec(codec)
+        self.font = font
+        self.status_events = status_events
         self._lock = threading.Lock()
-        self._last: DeviceStatus | None = None
+        self._last: PrinterReport | None = None
+        self._paper: SupplyState | None = None
 
     @classmethod
     def open_serial(
@@ -93,6 +135,8 @@ class PrinterDriver:
         channel: EventChannel | None = None,
         name: str = "printer",
         codec: Codec = "gb18030",
+        font: tuple[Path, int] | None = None,
+        status_events: bool = True,
     ) -> PrinterDriver:
         """Open ``url`` (a device path or pyserial URL); ``timeout`` bounds each status read.
 
@@ -102,7 +146,8 @@ class PrinterDriver:
         port = serial.serial_for_url(
             url, baudrate=baudrate, timeout=timeout, write_timeout=5, dsrdtr=False
         )
-        return cls(port, channel=channel, name=name, codec=codec)
+        return cls(port, channel=channel, name=name, codec=codec, font=font,
+                   status_events=status_events)
 
     @classmethod
     def open_file(
@@ -112,10 +157,24 @@ class PrinterDriver:
         channel: EventChannel | None = None,
         name: str = "printer",
         codec: Codec = "gb18030",
+        font: tuple[Path, int] | None = None,
     ) -> PrinterDriver:
-        """Append to ``path`` (a spool file or ``/dev/usb/lp0``); no status can be read."""
+        """Append to ``path`` (a spool file or ``/dev/usb/lp0``); no status can be read.
+
+        A missing path under ``/dev`` is a printer that is not plugged in, and a path whose
+        directory does not exist is a typo: both raise FileNotFoundError (NO_DEVICE) instead
+        of creating a regular file that would swallow receipts while "online". Only an
+        existing file or device node is written, or a new spool file in an existing folder.
+        """
+        path = Path(path)
+        if not path.exists() and (path.parts[:2] == ("/", "dev") or not path.parent.is_dir()):
+            raise FileNotFoundError(f"no printer at {path}: the device node does not exist"
+                                    if path.parts[:2] == ("/", "dev")
+                                    else f"no printer at {path}: {path.parent} does not exist")
+        if path.is_dir():
+            raise IsADirectoryError(f"no printer at {path}: it is a directory")
         file = open(path, "ab")  # noqa: SIM115  # owned by the driver, closed by close()
-        return cls(file=file, channel=channel, name=name, codec=codec)
+        return cls(file=file, channel=channel, name=name, codec=codec, font=font, path=path)
 
     def close(self) -> None:
         """Release the port or file."""
@@ -141,6 +200,11 @@ class PrinterDriver:
 
     def _query(self) -> PrinterReport:
         if self._port is None:
+            if self._path is not None and not self._path.exists():
+                status = DeviceStatus(DeviceState.NO_DEVICE, MediaState.UNKNOWN,
+                                      {"paper": SupplyState.UNKNOWN},
+                                      f"printer disconnected: {self._path} is gone")
+                return PrinterReport(status, ErrorAction.RETRY, "no_device")
             status = DeviceStatus(DeviceState.ONLINE, MediaState.UNKNOWN,
                                   {"paper": SupplyState.NOT_SUPPORTED},
                                   "file target: printer status cannot be read")
@@ -154,19 +218,32 @@ class PrinterDriver:
                 replies[n] = data[0] if data else None
                 if not data:
                     break  # silent: asking the rest only adds timeouts
-        except (serial.SerialException, OSError) as error:
-            status = DeviceStatus(DeviceState.OFFLINE, MediaState.UNKNOWN,
-                                  {"paper": SupplyState.UNKNOWN}, f"port error: {error}")
-            return PrinterReport(status, ErrorAction.RETRY, "offline")
+        except PORT_ERRORS as error:
+            return line_lost(error)
         return map_status(replies)
 
     def _publish_status(self, report: PrinterReport) -> None:
-        if report.status == self._last:
+        """Publish what changed: the status, an error entered (with the action that clears
+        it, e.g. CLEAR for an open cover), and paper crossing a threshold (low, out, refilled).
+        """
+        previous, self._last = self._last, report
+        if previous is not None and previous.status == report.status:
             return
-        self._last = report.status
-        if self.channel is not None:
+        paper = report.status.supplies.get("paper")
+        crossed = paper in _KNOWN_PAPER and paper != (self._paper or SupplyState.FULL)
+        if paper in _KNOWN_PAPER:
+            self._paper = paper
+        if self.channel is None:
+            return
+        if self.status_events:
             self.channel.publish(DeviceEvent(self.name, "status", report.status,
                                              report.status.detail))
+        if report.action is not None and (previous is None or previous.reason != report.reason):
+            self.channel.publish(DeviceEvent(self.name, "error", report.status,
+                                             report.status.detail, report.action))
+        if crossed:
+            self.channel.publish(DeviceEvent(self.name, "supply_threshold", report.status,
+                                             f"paper {paper}"))
 
     def _publish_error(self, error: PrinterError) -> None:
         if self.channel is not None:
@@ -181,7 +258,7 @@ class PrinterDriver:
         Raises :class:`PrinterNotReady` (nothing sent) or :class:`PrintFailed`; both can be
         retried with the same receipt once the reason is cleared.
         """
-        data = render(receipt, self.codec)
+        data = render(receipt, self.codec, self.font)
         return self.print_bytes(data)
 
     def print_bytes(self, data: bytes) -> PrinterReport:
@@ -201,14 +278,12 @@ class PrinterDriver:
                     self._file.write(data)
                     self._file.flush()
                 failure = None
-            except (serial.SerialException, OSError) as exc:
+            except PORT_ERRORS as exc:
                 failure = exc
         if failure is not None:
-            status = DeviceStatus(DeviceState.OFFLINE, MediaState.UNKNOWN,
-                                  {"paper": SupplyState.UNKNOWN}, f"write failed: {failure}")
-            report = PrinterReport(status, ErrorAction.RETRY, "offline")
+            report = line_lost(failure)
             self._publish_status(report)
-            error = PrintFailed(report, f"print failed: {status.detail}")
+            error = PrintFailed(report, f"print failed: {report.status.detail}")
             self._publish_error(error)
             raise error from failure
         after = self.status()

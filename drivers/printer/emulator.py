@@ -28,6 +28,7 @@ __all__ = [
     "PrintedBarcode",
     "PrintedCut",
     "PrintedFeed",
+    "PrintedImage",
     "PrintedItem",
     "PrintedLine",
     "PrintedQR",
@@ -79,12 +80,32 @@ class PrinterState:
 
 @dataclass(frozen=True)
 class PrintedLine:
-    """One printed text line, with the style in force when it was printed."""
+    """One printed text line, with the style in force when it was printed.
+
+    ``columns`` is how wide the line came out on paper, counted from the bytes as the
+    printer counts them (in Chinese mode a 2- or 4-byte code is one double-width glyph), so
+    tests can catch a layout that counts differently from the printer.
+    """
 
     text: str
     align: str = "left"
     bold: bool = False
     tall: bool = False
+    columns: int = field(default=0, compare=False)
+
+
+@dataclass(frozen=True)
+class PrintedImage:
+    """A raster image printed by GS v 0: ``width`` x ``height`` dots, 1 bits are black."""
+
+    width: int
+    height: int
+    data: bytes = field(repr=False)
+
+    def black(self, x: int, y: int) -> bool:
+        """Whether the dot at column ``x``, row ``y`` is printed."""
+        row = (self.width + 7) // 8
+        return bool(self.data[y * row + x // 8] & (0x80 >> (x % 8)))
 
 
 @dataclass(frozen=True)
@@ -116,7 +137,7 @@ class PrintedCut:
     partial: bool
 
 
-PrintedItem = PrintedLine | PrintedQR | PrintedBarcode | PrintedFeed | PrintedCut
+PrintedItem = PrintedLine | PrintedQR | PrintedBarcode | PrintedFeed | PrintedCut | PrintedImage
 
 # Fixed total lengths (prefix byte included) of the commands that need no special handling.
 _ESC_LEN = {
@@ -148,6 +169,7 @@ class _Parser:
     """Incremental ESC/POS parser: ``feed`` bytes, get status replies, collect items."""
 
     state: PrinterState
+    codec: str = "gb18030"
     items: list[PrintedItem] = field(default_factory=list)
     style: _Style = field(default_factory=_Style)
     buffer: bytearray = field(default_factory=bytearray)
@@ -319,6 +341,10 @@ class _Parser:
             self.items.append(PrintedCut(partial=cmd[2] in (1, 49, 66)))
         elif c == ord("k") and len(cmd) >= 3:
             self._barcode(cmd)
+        elif c == ord("v") and len(cmd) >= 8 and cmd[2] in (0, 48):
+            self._end_line()
+            width = (cmd[4] + 256 * cmd[5]) * 8
+            self.items.append(PrintedImage(width, cmd[6] + 256 * cmd[7], bytes(cmd[8:])))
         elif c == ord("(") and len(cmd) >= 7 and cmd[2] == ord("k") and cmd[5] == 0x31:
             fn = cmd[6]
             if fn == 0x50:
@@ -354,18 +380,44 @@ class _Parser:
         """Print the line buffer; LF prints even an empty line, other commands do not."""
         if not self.line and not force:
             return
-        codec = "gb18030" if self.style.chinese else "cp437"
-        text = bytes(self.line).decode(codec, errors="replace")
-        self.items.append(PrintedLine(text, self.style.align, self.style.bold, self.style.tall))
+        data = bytes(self.line)
+        if self.style.chinese:
+            text = data.decode(self.codec, errors="replace")
+            columns = _columns(data, four_byte=self.codec == "gb18030")
+        else:
+            text, columns = data.decode("cp437", errors="replace"), len(data)
+        self.items.append(PrintedLine(text, self.style.align, self.style.bold, self.style.tall,
+                                      columns))
         self.line.clear()
+
+
+def _columns(data: bytes, four_byte: bool = True) -> int:
+    """Printed width of Chinese-mode bytes: ASCII one column, each GB code two.
+
+    A lead byte 0x81..0xFE takes one trail byte, or three when the next is a digit
+    0x30..0x39 and the ROM knows GB18030's 4-byte form (``four_byte``); a GBK-only ROM
+    prints those four bytes as two wrong glyphs, four columns.
+    """
+    columns = i = 0
+    while i < len(data):
+        if data[i] < 0x81 or data[i] == 0xFF:
+            columns, i = columns + 1, i + 1
+        elif four_byte and i + 1 < len(data) and 0x30 <= data[i + 1] <= 0x39:
+            columns, i = columns + 2, i + 4
+        else:
+            columns, i = columns + 2, i + 2
+    return columns
 
 
 class PrinterEmulator:
     """An emulated ESC/POS printer, in-process (:meth:`feed`) or on a pty (:meth:`start_pty`)."""
 
-    def __init__(self, state: PrinterState | None = None, *, chinese_at_power_up: bool = True):
+    def __init__(self, state: PrinterState | None = None, *, chinese_at_power_up: bool = True,
+                 codec: str = "gb18030"):
+        """``codec`` is the font ROM: ``"gbk"`` emulates a GBK-only printer, which prints a
+        4-byte GB18030 code as two wrong glyphs (decoded here as GBK, so it shows)."""
         self.state = state if state is not None else PrinterState()
-        self._parser = _Parser(self.state)
+        self._parser = _Parser(self.state, codec)
         self._parser.style.chinese = chinese_at_power_up
         self._lock = threading.Lock()
         self._received = 0

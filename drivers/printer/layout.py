@@ -5,19 +5,27 @@ That keeps receipts testable without a printer and lets the same receipt go to a
 80 mm printer. Alignment is done here, in *display columns*: on a receipt printer's font A a
 Hanzi or full-width sign takes two columns and an ASCII character one, so counting ``len()``
 would push every right-aligned amount out of line as soon as a Chinese label appears.
+
+Width is counted the way the printer prints, not by Unicode's East Asian Width: in Chinese
+mode every character sent as a 2- or 4-byte GB code is a double-width glyph, so “ ” · — … ①
+─ ° (East Asian "ambiguous", one column in a terminal) take two columns on paper. A character
+the printer's code set cannot hold is drawn as a raster image in a two-column cell
+(``render.py``), so it takes two columns too.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass, field
 from enum import Enum
+from functools import lru_cache
 from typing import Literal
 
 __all__ = [
+    "CODECS",
     "Align",
     "Barcode",
     "Block",
+    "Codec",
     "Cut",
     "Feed",
     "KeyValue",
@@ -27,13 +35,18 @@ __all__ = [
     "Separator",
     "TextLine",
     "Title",
+    "char_width",
     "display_width",
+    "encodable",
     "fit",
     "key_value_lines",
     "wrap",
 ]
 
 Align = Literal["left", "center", "right"]
+#: The printer's double-byte code set: GB18030 (1, 2 or 4 bytes) or GBK / GB2312 (1 or 2).
+Codec = Literal["gb18030", "gbk"]
+CODECS: tuple[str, ...] = ("gb18030", "gbk")
 
 
 class Paper(int, Enum):
@@ -69,7 +82,7 @@ class KeyValue:
 
 @dataclass(frozen=True)
 class Separator:
-    """A rule across the paper made of one repeated single-column character."""
+    """A rule across the paper: one character repeated as often as it fits (``─`` 24 times)."""
 
     char: str = "-"
 
@@ -121,14 +134,32 @@ class Receipt:
 
 
 def char_width(ch: str) -> int:
-    """Columns one character takes: 2 for wide / full-width, 0 for combining marks."""
-    if unicodedata.combining(ch):
-        return 0
-    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+    """Columns one character takes on a printer in Chinese mode, whatever its code set.
+
+    One column for ASCII (a single byte); two for everything else: a 2- or 4-byte GB code
+    prints as a double-width glyph, and a character the code set cannot hold is drawn as an
+    image two columns wide (see :func:`encodable`).
+    """
+    return 1 if ch.isascii() else 2
+
+
+@lru_cache(maxsize=4096)
+def encodable(ch: str, codec: Codec = "gb18030") -> bool:
+    """True when the printer prints ``ch`` from its font ROM; else it must get an image.
+
+    A non-ASCII character that ``codec`` turns into a single byte (GBK's 0x80 for €) is
+    not trusted: in Chinese mode that byte would start a double-byte code.
+    """
+    if ch.isascii():
+        return True
+    try:
+        return len(ch.encode(codec)) > 1
+    except UnicodeEncodeError:
+        return False
 
 
 def display_width(text: str) -> int:
-    """Columns ``text`` takes on the printer (CJK counts two)."""
+    """Columns ``text`` takes on the printer (every non-ASCII character counts two)."""
     if text.isascii():
         return len(text)
     return sum(char_width(ch) for ch in text)

@@ -6,18 +6,24 @@ barcode commands come from a maintained library, and the result can go to any tr
 encoder only switches to GB18030 when a string holds a Hanzi in U+4E00–U+9FA5, so a line of
 Chinese punctuation prints as ``?`` and ``¥`` becomes a 4-byte GB18030 sequence that GBK-only
 printers print as garbage. Instead the printer is put in Chinese mode (FS &) once after
-ESC @, and every line is encoded here, with ``¥`` replaced by the full-width ``￥``.
+ESC @, and every line is encoded here in the printer's code set (``gb18030`` or ``gbk``, a
+device setting), with ``¥`` replaced by the full-width ``￥``. A line holding a character the
+code set cannot encode (𠮷 on a GBK printer) is sent as a raster image instead (``raster.py``),
+so rare name characters always print.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import logging
+from pathlib import Path
 
 from escpos.constants import QR_ECLEVEL_M
 from escpos.printer import Dummy
 
 from drivers.printer.layout import (
+    CODECS,
     Barcode,
+    Codec,
     Cut,
     Feed,
     KeyValue,
@@ -26,19 +32,22 @@ from drivers.printer.layout import (
     Separator,
     TextLine,
     Title,
-    display_width,
+    char_width,
+    encodable,
     key_value_lines,
     wrap,
 )
+from drivers.printer.raster import FontNotFound, raster_line
 
-__all__ = ["FS_CHINESE_OFF", "FS_CHINESE_ON", "Codec", "encode_text", "normalise", "render"]
+log = logging.getLogger(__name__)
+
+__all__ = ["CODECS", "FS_CHINESE_OFF", "FS_CHINESE_ON", "Codec", "check_codec", "encode_text",
+           "normalise", "render"]
 
 #: FS & : double-byte (Chinese) mode on; bytes >= 0x81 then start a GB character.
 FS_CHINESE_ON = b"\x1c\x26"
 #: FS . : Chinese mode off.
 FS_CHINESE_OFF = b"\x1c\x2e"
-
-Codec = Literal["gb18030", "gbk"]
 
 # Characters whose GB18030 form is 4 bytes but which have a common 2-byte full-width twin.
 _NORMALISE = str.maketrans({"¥": "￥"})
@@ -47,6 +56,13 @@ _NORMALISE = str.maketrans({"¥": "￥"})
 def normalise(text: str) -> str:
     """The text as it will be printed: ``¥`` → ``￥`` (2 bytes in GBK, prints on every model)."""
     return text.translate(_NORMALISE)
+
+
+def check_codec(codec: str) -> Codec:
+    """``codec`` if the driver supports it, else a ValueError naming the choices."""
+    if codec not in CODECS:
+        raise ValueError(f"printer codec {codec!r} is not supported (use {' or '.join(CODECS)})")
+    return codec  # type: ignore[return-value]
 
 
 def encode_text(text: str, codec: Codec = "gb18030") -> bytes:
@@ -60,9 +76,10 @@ def encode_text(text: str, codec: Codec = "gb18030") -> bytes:
 class _Writer:
     """A ``Dummy`` printer plus the text style last sent, so style commands are not repeated."""
 
-    def __init__(self, codec: Codec) -> None:
+    def __init__(self, codec: Codec, font: tuple[Path, int] | None) -> None:
         self.printer = Dummy()
         self.codec = codec
+        self.font = font
         self.align = "left"
         self.bold = False
         self.tall = False
@@ -79,18 +96,30 @@ class _Writer:
             self.align = align
 
     def line(self, text: str) -> None:
+        """Send one line as text, or as an image when the code set cannot hold all of it."""
+        text = normalise(text)
+        if not all(encodable(ch, self.codec) for ch in text):
+            try:
+                self.printer._raw(raster_line(text.rstrip(), self.font, tall=self.tall,
+                                              bold=self.bold))
+                return
+            except FontNotFound as error:  # still print the rest of the receipt
+                log.warning("printing %r with ？ for missing glyphs: %s", text, error)
+                text = "".join(ch if encodable(ch, self.codec) else "？" for ch in text)
         self.printer._raw(encode_text(text, self.codec) + b"\n")
 
 
-def render(receipt: Receipt, codec: Codec = "gb18030") -> bytes:
+def render(receipt: Receipt, codec: Codec = "gb18030",
+           font: tuple[Path, int] | None = None) -> bytes:
     """ESC/POS bytes for ``receipt``: ESC @, FS &, then each block in order.
 
-    ``codec`` is ``"gbk"`` for printers whose font ROM is GBK / GB2312 only; characters
-    outside it print as ``?`` rather than as stray bytes that derail the next line.
+    ``codec`` is ``"gbk"`` for printers whose font ROM is GBK / GB2312 only; a line with
+    characters outside it is drawn as an image with ``font`` (file, face index; default:
+    the Noto Sans CJK SC face, see :func:`~drivers.printer.raster.find_font`).
     Raises ``ValueError`` for a block the printer cannot print (empty QR payload, a barcode
     whose digits do not fit its symbology, a feed outside 0..255).
     """
-    out = _Writer(codec)
+    out = _Writer(check_codec(codec), font)
     p = out.printer
     p.hw("INIT")
     p._raw(FS_CHINESE_ON)
@@ -110,9 +139,9 @@ def render(receipt: Receipt, codec: Codec = "gb18030") -> bytes:
             for line in key_value_lines(normalise(key), normalise(value), width):
                 out.line(line)
         elif isinstance(block, Separator):
-            char = block.char if display_width(block.char) == 1 else "-"
+            char = block.char if len(block.char) == 1 and block.char.isprintable() else "-"
             out.style()
-            out.line(char * width)
+            out.line(char * (width // char_width(char)))
         elif isinstance(block, QRCode):
             if not block.payload:
                 raise ValueError("QR code with an empty payload")

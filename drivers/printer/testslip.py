@@ -1,8 +1,9 @@
 """The slip ``kiosk devices print-test`` prints: Chinese text, a QR code, a cut.
 
 It exercises what a real receipt needs (GB18030 text, punctuation-only and ¥ lines, key/value
-alignment with two-column characters, native QR) so one slip shows a technician whether the
-printer's Chinese mode, code page and cutter are right.
+alignment with two-column characters, rare name characters that a GBK printer gets as an image,
+native QR) so one slip shows a technician whether the printer's Chinese mode, code set
+(``?codec=``) and cutter are right.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def printer_test_slip(terminal: str, when: datetime | None = None) -> Receipt:
         KeyValue("费用 Fee", "¥0.00"),
         TextLine("中文：居住证办理、户口迁移。"),
         TextLine("。，、；："),
-        TextLine("生僻字 堃 喆"),
+        TextLine("生僻字 堃 喆 䶮 𠮷"),  # 䶮 𠮷 are not in GBK: an image on a GBK printer
         QRCode(TEST_QR),
         TextLine("扫码应显示 " + TEST_QR),
         Cut(),
