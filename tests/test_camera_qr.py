@@ -75,3 +75,15 @@ def test_opencv_engine_survives_a_payload_it_cannot_turn_into_text():
     """OpenCV's Python binding raises UnicodeDecodeError for non-UTF-8 payloads."""
     frame = qr_from_bytes("受理回执".encode("gbk"))
     assert QRDecoder("opencv").decode(frame) == []
+
+
+def test_a_faint_code_read_at_half_size_is_placed_in_full_frame_pixels():
+    """The local-contrast retry reads a 1280x720 frame at half size; the corners it reports
+    are scaled back, so a caller drawing a box around the code draws it in the right place."""
+    code = qr_image(RECEIPT)
+    frame = faint(code, 20, dark_edge=True)
+    [found] = QRDecoder().decode(frame)
+    xs = [x for x, _y in found.corners]
+    ys = [y for _x, y in found.corners]
+    assert min(xs) >= 400 - 20 and max(xs) <= 400 + code.shape[1] + 20
+    assert min(ys) >= 200 - 20 and max(ys) <= 200 + code.shape[0] + 20
