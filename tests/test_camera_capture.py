@@ -14,15 +14,7 @@ from drivers.camera.qr import QRDecoder
 from drivers.camera.sources import CameraError, ImageSource, SceneSource, open_source
 from drivers.device_url import parse_device_url
 from drivers.model import DeviceState, ErrorAction
-
-
-def wait_until(condition, seconds: float = 3.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached")
+from tests.waiting import wait_until
 
 
 def test_emulator_scenes_carry_their_answers():

@@ -21,17 +21,10 @@ from drivers.camera.sources import (
     SceneSource,
 )
 from drivers.model import DeviceState, ErrorAction
+from tests.waiting import wait_until
 
 FRAME = np.zeros((4, 4, 3), np.uint8)
 
-
-def wait_until(condition, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.01)
-    raise AssertionError("condition not reached")
 
 
 class Scripted:

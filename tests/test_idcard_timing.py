@@ -7,6 +7,7 @@ stray preamble in line noise hiding the real reply until the deadline.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterator
 from dataclasses import replace
@@ -26,6 +27,7 @@ from drivers.idcard.emulator import SAMPLE_CARDS, SamEmulator, ScriptedCard
 from drivers.idcard.reader import IdCardReader, SamError, reply_fits
 from drivers.idcard.supervised import supervise_reader
 from drivers.model import DeviceState, EventChannel
+from tests.waiting import wait_until
 
 ADDRESS = "测试省测试市模拟路99号附1号"
 CARD = replace(SAMPLE_CARDS["resident"], identity=replace(
@@ -43,6 +45,18 @@ def _no_bare_resend(commands: list[Command]) -> bool:
     return not any(a in reads and b in reads for a, b in pairwise(commands))
 
 
+@contextlib.contextmanager
+def online_supervisor(emulator: SamEmulator):
+    """The reader under the supervisor with the app's settings, once it reports online."""
+    supervisor = supervise_reader(emulator.start_pty(), interval=0.1, backoff=(0.05, 0.5))
+    supervisor.start()
+    try:
+        wait_until(lambda: supervisor.status.state is DeviceState.ONLINE, 3, "online")
+        yield supervisor
+    finally:
+        supervisor.stop()
+
+
 @pytest.fixture()
 def emulator() -> Iterator[SamEmulator]:
     emu = SamEmulator()
@@ -54,17 +68,8 @@ def test_slow_read_under_the_supervisor_is_sent_once_and_keeps_the_address(emula
     """1.2 s for 30 01 is within the reference's 2 s: one request, the card's own address."""
     emulator.present(CARD)
     emulator.delays[Command.READ_BASE] = 1.2
-    supervisor = supervise_reader(emulator.start_pty(), interval=0.1, backoff=(0.05, 0.5))
-    supervisor.start()
-    try:
-        deadline = time.monotonic() + 3
-        while supervisor.status.state is not DeviceState.ONLINE:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
-        with supervisor.use() as reader:
-            identity = reader.read_card(new_address=True)
-    finally:
-        supervisor.stop()
+    with online_supervisor(emulator) as supervisor, supervisor.use() as reader:
+        identity = reader.read_card(new_address=True)
     assert identity == CARD.identity and identity.new_address == ADDRESS
     assert _commands(emulator).count(Command.READ_BASE) == 1
 
@@ -151,21 +156,13 @@ def test_default_deadlines_are_the_references():
 def test_fingerprint_read_taking_2_5_s_keeps_the_supervised_reader_online(emulator):
     emulator.present(FP_CARD)
     emulator.delays[Command.READ_BASE_FP] = 2.5
-    supervisor = supervise_reader(emulator.start_pty(), interval=0.1, backoff=(0.05, 0.5))
-    supervisor.start()
-    try:
-        deadline = time.monotonic() + 3
-        while supervisor.status.state is not DeviceState.ONLINE:
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+    with online_supervisor(emulator) as supervisor:
         with supervisor.use() as reader:
             assert (reader.command_timeout, reader.read_timeout, reader.fp_read_timeout) == (
                 0.5, 2.0, 3.0)
             identity = reader.read_card(fingerprint=True)
         time.sleep(0.4)  # a few probes after the read
         assert supervisor.status.state is DeviceState.ONLINE
-    finally:
-        supervisor.stop()
     assert identity == FP_CARD.identity and identity.fingerprint == FP_CARD.fingerprint
     states = [e.status.state for e in supervisor.channel.drain()]
     assert DeviceState.OFFLINE not in states and DeviceState.NO_DEVICE not in states
