@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from kiosk.catalog import SAMPLE_CATALOG, CatalogService
 from kiosk.config import KioskConfig
 from kiosk.connectivity import ConnectivityMonitor
+from kiosk.documents_on_demand import DocumentFetcher
 from kiosk.i18n import Translator
 from kiosk.session import Session
 from kiosk.speech import Speaker
@@ -42,6 +43,7 @@ class KioskServices:
     sync: SyncThread
     speaker: Speaker
     staff_call: StaffCall
+    documents: DocumentFetcher
     _applications: ApplicationService | None = field(default=None, repr=False)
     _pinyin_input: PinyinInput | None = field(default=None, repr=False)
     _pinyin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -141,6 +143,7 @@ class KioskServices:
                             offline_interval_s=config.platform.health_interval),
             speaker=Speaker(config.speech),
             staff_call=staff_call,
+            documents=DocumentFetcher(config),
         )
 
 

@@ -130,6 +130,7 @@ class KioskApp(App):
         self.services.speaker.close()
         self.end_staff_call("visit_ended")
         self.services.staff_call.close()
+        self.services.documents.close()
         self.services.session.wipe()
 
     def load_kv(self, filename=None) -> bool:

@@ -155,6 +155,7 @@ def stage(kiosk, state: str, language: str, text_scale: float) -> None:
     app.end_session()
     app.toggle_language(language)
     app.set_text_scale(text_scale)
+    app.online = None  # no state reaches for the network unless it says so
     STATES[state](app)
     kiosk.pump(4)
 

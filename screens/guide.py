@@ -11,8 +11,10 @@ from __future__ import annotations
 import os
 import re
 
+from kivy.app import App
+from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import StringProperty
+from kivy.properties import BooleanProperty, StringProperty
 
 from kiosk.guides import Guide
 from kiosk.i18n import task_type_label
@@ -29,6 +31,11 @@ class GuideScreen(KioskScreen):
     item_code = StringProperty("")
     area_code = StringProperty("")
     guide_text = StringProperty("")  # empty: the platform's guide has not arrived yet
+    fetching = BooleanProperty(False)  # the guide is being fetched from the platform now
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._asked: set[str] = set()  # guides asked for in this visit: one try each
 
     def on_pre_enter(self, *args) -> None:
         matter = self.services.session.matter
@@ -42,6 +49,30 @@ class GuideScreen(KioskScreen):
         self.area_code = matter.area_code
         guide = self.services.catalog.guide(matter.item_code)
         self.guide_text = guide_text(guide) if guide else ""
+        self.fetching = False
+        if guide is None:
+            self._fetch(matter.item_code)
+
+    def _fetch(self, code: str) -> None:
+        """Online, a guide not cached yet is fetched now, once per visit (a failure shows the
+        plain "not received yet" text, not a spinner that never ends)."""
+        if App.get_running_app().online is not True or code in self._asked:
+            return
+        self._asked.add(code)
+        self.fetching = True
+
+        def done(body, _error) -> None:  # on the fetch thread
+            Clock.schedule_once(lambda _dt: self._fetched(code, body))
+
+        self.services.documents.fetch(f"/matters/{code}/guide", done)
+
+    def _fetched(self, code: str, body) -> None:
+        if body is not None:
+            self.services.catalog.store_document("guide", code, body, body.get("version"))
+        matter = self.services.session.matter
+        if matter is not None and matter.item_code == code and self.manager \
+                and self.manager.current == self.name:
+            self.on_pre_enter()
 
     def on_language(self, language: str) -> None:
         self.on_pre_enter()
@@ -55,6 +86,8 @@ class GuideScreen(KioskScreen):
         """Show nothing of the previous visit."""
         self.name_text = self.department = self.task_type = self.item_code = ""
         self.area_code = self.guide_text = ""
+        self.fetching = False
+        self._asked.clear()
 
 
 def guide_text(guide: Guide) -> str:

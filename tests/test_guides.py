@@ -82,3 +82,56 @@ def test_guide_screen_shows_a_cached_guide_and_falls_back_plainly(kiosk):
         assert guide.ids.guide_pending.text.startswith("本机尚未从省政务服务平台同步")
     finally:
         cache.delete("guide", [with_guide.item_code])
+
+
+@pytest.mark.gui
+def test_a_guide_not_cached_is_fetched_when_opened_online(kiosk, tmp_path):
+    """A fresh kiosk online shows the platform's guide at once, not "not received yet";
+    offline, or when the fetch fails, it says so plainly and asks once, not in a loop."""
+    from dataclasses import replace
+
+    from kiosk.documents_on_demand import DocumentFetcher
+    from tests.platform_server import PlatformServer
+    from tests.waiting import pump_until
+
+    app = kiosk.app
+    config = app.services.config
+    matter = next(m for m in app.services.catalog.matters()
+                  if app.services.catalog.guide(m.item_code) is None)
+    guide = app.screen("guide")
+    asked: list[str] = []
+    with PlatformServer(tmp_path, kiosks={config.kiosk.id: config.platform.key_file}) as server:
+        fetcher = DocumentFetcher(replace(config, platform=replace(config.platform,
+                                                                   url=server.base_url)))
+        real_fetch = fetcher.fetch
+        fetcher.fetch = lambda path, done: (asked.append(path), real_fetch(path, done))[1]
+        saved, app.services.documents = app.services.documents, fetcher
+        try:
+            app.start_session()
+            app.online = False
+            app.open_matter(matter)
+            kiosk.pump(3)
+            assert asked == [] and "尚未" in guide.ids.guide_pending.text
+
+            app.online = True
+            app.home()
+            app.open_matter(matter)
+            assert guide.fetching and "正在从省级平台获取" in guide.ids.guide_pending.text
+            pump_until(kiosk, lambda: "所需材料" in guide.ids.guide_pending.text,
+                       what="the fetched guide")
+            assert not guide.fetching and asked == [f"/matters/{matter.item_code}/guide"]
+            assert app.services.catalog.guide(matter.item_code) is not None  # cached now
+
+            server.stop()
+            other = next(m for m in app.services.catalog.matters()
+                         if app.services.catalog.guide(m.item_code) is None)
+            app.home()
+            app.open_matter(other)
+            pump_until(kiosk, lambda: not guide.fetching, what="the failed fetch")
+            assert "尚未" in guide.ids.guide_pending.text
+            kiosk.pump(5)
+            assert asked.count(f"/matters/{other.item_code}/guide") == 1, "asked once, no loop"
+        finally:
+            app.services.documents = saved
+            fetcher.close()
+            app.online = None
