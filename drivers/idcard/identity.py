@@ -23,6 +23,7 @@ __all__ = [
     "GENDERS",
     "LONG_TERM",
     "NATIONS",
+    "SHOWN_BESIDE_MASKED",
     "TEXT_BLOCK_SIZE",
     "IdNumberError",
     "Identity",
@@ -76,11 +77,23 @@ class TextBlockError(ValueError):
     """A text block that cannot be decoded into an :class:`Identity`; says which field."""
 
 
+#: What may be shown beside a masked number: never the birth date, gender, issuer (it names
+#: the area code) or validity period (its length follows the holder's age), which would
+#: narrow the hidden digits down to a few thousand candidates.
+SHOWN_BESIDE_MASKED = ("card_type", "name", "nation")
+
+
 def mask_number(number: str) -> str:
-    """Keep the first 6 and last 4 characters, e.g. ``110101********1234``."""
-    if len(number) <= 10:
+    """Keep the first 3 and last 4 characters, e.g. ``511***********1234``: the only way an
+    ID number is shown, on screen, on paper, in output and in logs.
+
+    The first 6 and last 4 hid exactly the 8 digits of the birth date, which the same
+    screen showed; with 3 and 4 the hidden part also holds the rest of the area code, so
+    even a known city and the checksum leave tens of thousands of candidates.
+    """
+    if len(number) <= 7:
         return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
 
 
 def id_check_char(first17: str) -> str:
@@ -153,18 +166,17 @@ class Identity:
     fingerprint: bytes = field(default=b"", compare=False)  # 2 opaque templates, or empty
 
     def __repr__(self) -> str:
-        shown = []
-        for f in fields(self):
-            if f.name in ("address", "photo", "new_address", "fingerprint"):
-                continue
-            value = getattr(self, f.name)
-            if f.name in ("id_number", "pass_number", "previous_number"):
-                value = mask_number(value)
-            shown.append(f"{f.name}={value!r}")
+        """The card type and the masked numbers only: a repr ends up in logs and tracebacks,
+        where a name, birth date or issuer beside a masked number is personal data."""
+        shown = [f"card_type={self.card_type!r}"]
+        for name in ("id_number", "pass_number", "previous_number"):
+            value = getattr(self, name, "")
+            if value:
+                shown.append(f"{name}={mask_number(value)!r}")
         return f"Identity({', '.join(shown)})"
 
     def __str__(self) -> str:
-        return f"{self.name} {mask_number(self.id_number)}"
+        return mask_number(self.id_number)
 
 
 # (field, offset, size) per card type; sizes in bytes of UCS-2 text.

@@ -77,8 +77,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "read-idcard", help="read one ID card and print the identity (number masked)",
         description=(
             "Open the reader at --port (default: the configured idcard URL), read one card "
-            "and print the parsed identity. The ID number is masked (first 6, last 4) and "
-            "the address left out unless --show-number is given. Exit 1 with the reason "
+            "and print the parsed identity. The ID number is masked (first 3, last 4) with only "
+            "the card type, name and nation beside it (a birth date, gender, issuer or "
+            "validity beside it would help rebuild it) unless --show-number is given. Exit 1 "
+            "with the reason "
             "when no card could be read."
         ),
     )
@@ -191,8 +193,12 @@ def cmd_scan_qr(args: argparse.Namespace) -> int:
 
 
 def identity_fields(identity, show_number: bool) -> dict[str, str]:
-    """Printable fields of an identity; the number masked and no address unless asked."""
-    from drivers.idcard.identity import mask_number
+    """Printable fields of an identity.
+
+    By default the number is masked and only what cannot help rebuild it stands beside it
+    (:data:`drivers.idcard.identity.SHOWN_BESIDE_MASKED`); ``--show-number`` shows all.
+    """
+    from drivers.idcard.identity import SHOWN_BESIDE_MASKED, mask_number
 
     fields = {
         "card_type": identity.card_type,
@@ -200,13 +206,15 @@ def identity_fields(identity, show_number: bool) -> dict[str, str]:
         "gender": identity.gender,
         "nation": identity.nation,
         "birth_date": identity.birth_date,
-        "id_number": identity.id_number if show_number else mask_number(identity.id_number),
+        "id_number": identity.id_number,
         "issuer": identity.issuer,
         "valid_from": identity.valid_from,
         "valid_to": identity.valid_to,
+        "address": identity.address,
     }
-    if show_number:
-        fields["address"] = identity.address
+    if not show_number:
+        fields = {key: value for key, value in fields.items() if key in SHOWN_BESIDE_MASKED}
+        fields["id_number"] = mask_number(identity.id_number)
     return {key: str(value) for key, value in fields.items() if value}
 
 
