@@ -62,6 +62,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     audit.add_argument("--docs", default="docs", help="docs folder to write (default docs)")
     audit.set_defaults(func=_audit)
 
+    drive = subparsers.add_parser(
+        "drive",
+        help="run a journey script (etc/journeys/*.json) on the real app, offscreen",
+        description=(
+            "Run a scripted visit on the real app in an offscreen window with the configured "
+            "devices: taps by automation id or visible text, typing on the on-screen keyboard, "
+            "waits and checks (docs/journeys.md). One line per step; exit 0 when every step "
+            "passed, 1 with the failing step and what was on screen, 2 for a broken script."
+        ),
+    )
+    drive.add_argument("script", type=Path, help="journey script (JSON)")
+    drive.add_argument("--out-dir", type=Path, default=Path("var/journeys"),
+                       help="folder for the script's screenshots (default var/journeys)")
+    drive.add_argument("--size", default="1080x1920", help="window size WxH (default 1080x1920)")
+    drive.set_defaults(func=cmd_drive)
+
+
+def cmd_drive(args: argparse.Namespace) -> int:
+    """Run one journey script; exit 0 / 1 / 2 as the help says."""
+    from screens.drive import ScriptError, load_script
+
+    try:
+        load_script(args.script)  # a broken script is found before any window opens
+    except ScriptError as error:
+        print(f"kiosk drive: {error}", file=sys.stderr)
+        return 2
+    config = load_config(args.config)
+    from screens.drive import drive
+    from screens.harness import HeadlessKiosk
+
+    kiosk = HeadlessKiosk(config, parse_size(args.size))
+    kiosk.start()
+    try:
+        passed = drive(kiosk, args.script, args.out_dir)
+    finally:
+        kiosk.stop()
+    return 0 if passed else 1
+
 
 def _audit(args: argparse.Namespace) -> int:
     from screens.audit_report import cmd_audit

@@ -1,0 +1,228 @@
+"""``kiosk drive SCRIPT.json``: a scripted visit on the real app in the offscreen window.
+
+Installers accept a new kiosk on site with such scripts, and the tests run the shipped ones
+(``etc/journeys/``). Every step goes through the real input pipeline: a tap is a touch down
+and up at the widget's centre, typing taps the on-screen keyboard's keys. Widgets are found
+by their automation id (docs/journeys.md) or by the text a citizen sees.
+
+A script is JSON: ``{"name": ..., "steps": [STEP, ...]}``, each step one object:
+
+- ``{"start": true}``: touch the attract screen to begin a visit
+- ``{"tap": "ID"}``: tap the widget with that automation id (an open dialog first)
+- ``{"tap_text": "TEXT"}``: tap what shows TEXT (a list row, a button)
+- ``{"type": "juzhu"}``: tap those keys on the on-screen keyboard
+- ``{"wait_screen": "NAME", "seconds": 10}``: until that screen is shown
+- ``{"expect_text": "TEXT"}`` / ``{"expect_no_text": "TEXT"}``: on screen (or not)
+- ``{"screenshot": "FILE.png"}``: relative to the script's ``--out-dir``
+- ``{"idle": SECONDS}``: let time pass with no touch (the idle policy runs)
+
+Device steps (card on the reader, a QR code or page before the camera, printer paper) come
+with the apply journey, when the app holds the devices.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+STEP_KINDS = ("start", "tap", "tap_text", "type", "wait_screen", "expect_text",
+              "expect_no_text", "screenshot", "idle")
+
+
+class ScriptError(ValueError):
+    """The script itself is wrong (not JSON, an unknown step): a message for its author."""
+
+
+class StepFailed(AssertionError):
+    """A step did not do what it says; the message says what was on screen instead."""
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step: its kind, its argument and its optional time limit."""
+
+    number: int
+    kind: str
+    value: object
+    seconds: float = 10.0
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.value}" if self.value is not True else self.kind
+
+
+def load_script(path: Path) -> tuple[str, list[Step]]:
+    """The script's name and steps; :class:`ScriptError` with the step number if wrong."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ScriptError(f"{path}: cannot read the script: {error}") from None
+    if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
+        raise ScriptError(f'{path}: expected {{"name": ..., "steps": [...]}}')
+    steps = []
+    for number, raw in enumerate(data["steps"], start=1):
+        kinds = [key for key in raw if key in STEP_KINDS] if isinstance(raw, dict) else []
+        if len(kinds) != 1 or set(raw) - {kinds[0], "seconds"}:
+            raise ScriptError(f"{path}: step {number}: expected one of {', '.join(STEP_KINDS)}"
+                              f" (and optionally seconds), got {raw!r}")
+        seconds = raw.get("seconds", 10.0)
+        if not isinstance(seconds, int | float) or not 0 < seconds <= 3600:
+            raise ScriptError(f"{path}: step {number}: seconds must be 0..3600")
+        steps.append(Step(number, kinds[0], raw[kinds[0]], float(seconds)))
+    return str(data.get("name", path.stem)), steps
+
+
+class Driver:
+    """Runs steps on a started :class:`screens.harness.HeadlessKiosk`."""
+
+    def __init__(self, kiosk, out_dir: Path) -> None:
+        self.kiosk = kiosk
+        self.app = kiosk.app
+        self.out_dir = out_dir
+
+    # -- finding ---------------------------------------------------------------------------
+    def layers(self) -> list:
+        """What a touch reaches first: open dialogs (newest first), then the current screen."""
+        from kivy.uix.modalview import ModalView
+
+        dialogs = [w for w in self.app.root_window.children if isinstance(w, ModalView)]
+        return [*dialogs, self.app.manager.current_screen]
+
+    def shown(self) -> Iterator:
+        """Every widget on screen, top layer first."""
+        for layer in self.layers():
+            yield from (w for w in layer.walk(restrict=True) if _visible(w))
+
+    def by_id(self, name: str):
+        """The shown widget with automation id ``name``."""
+        shown = {id(w) for w in self.shown()}
+        for layer in self.layers():
+            for widget in layer.walk(restrict=True):
+                for key, target in getattr(widget, "ids", {}).items():
+                    try:
+                        real = getattr(target, "__self__", target)
+                    except ReferenceError:
+                        continue
+                    if key == name and id(real) in shown:
+                        return real
+        return None
+
+    def by_text(self, text: str):
+        """The shown widget whose text contains ``text``, as the thing to tap."""
+        from kivy.uix.behaviors import ButtonBehavior
+
+        for widget in self.shown():
+            if text in getattr(widget, "text", "") and widget.width > 1:
+                node = widget
+                while node is not None and not isinstance(node, ButtonBehavior):
+                    node = node.parent if node.parent is not node else None
+                return node or widget
+        return None
+
+    def texts(self) -> list[str]:
+        """The texts on screen now (for failure messages and text checks)."""
+        return [w.text for w in self.shown() if getattr(w, "text", "").strip()]
+
+    # -- steps -----------------------------------------------------------------------------
+    def run(self, step: Step) -> None:
+        """Do ``step``; :class:`StepFailed` says why not."""
+        getattr(self, f"_{step.kind}")(step)
+
+    def _start(self, step: Step) -> None:
+        window = self.app.root_window
+        if self.app.manager.current != "attract":
+            raise StepFailed(f"not on the attract screen but {self.app.manager.current!r}")
+        self.kiosk.tap_at(window.width / 2, window.height / 2)
+
+    def _tap(self, step: Step) -> None:
+        widget = self.until(lambda: self.by_id(str(step.value)), step,
+                            f"no widget with id {step.value!r} on screen")
+        self.kiosk.tap(widget)
+
+    def _tap_text(self, step: Step) -> None:
+        widget = self.until(lambda: self.by_text(str(step.value)), step,
+                            f"{step.value!r} is not on screen")
+        self.kiosk.tap(widget)
+
+    def _type(self, step: Step) -> None:
+        keyboard = self.by_id("keyboard")
+        if keyboard is None:
+            raise StepFailed("no on-screen keyboard on this screen")
+        for char in str(step.value):
+            # the keyboard is a Scatter: its keys are in its own coordinates
+            x, y = keyboard.to_parent(*key_centre(keyboard, char))
+            self.kiosk.tap_at(*keyboard.to_window(x, y), frames=1)
+
+    def _wait_screen(self, step: Step) -> None:
+        self.until(lambda: self.app.manager.current == step.value, step,
+                   f"screen {step.value!r} did not come")
+
+    def _expect_text(self, step: Step) -> None:
+        self.until(lambda: any(str(step.value) in text for text in self.texts()), step,
+                   f"{step.value!r} is not on screen")
+
+    def _expect_no_text(self, step: Step) -> None:
+        if any(str(step.value) in text for text in self.texts()):
+            raise StepFailed(f"{step.value!r} is on screen")
+
+    def _screenshot(self, step: Step) -> None:
+        self.kiosk.screenshot(self.out_dir / str(step.value))
+
+    def _idle(self, step: Step) -> None:
+        deadline = time.monotonic() + float(step.value)  # type: ignore[arg-type]
+        while time.monotonic() < deadline:
+            self.kiosk.pump()
+
+    def until(self, find, step: Step, failure: str):
+        """Pump frames until ``find()`` gives something, at most the step's seconds."""
+        deadline = time.monotonic() + step.seconds
+        while True:
+            found = find()
+            if found:
+                return found
+            if time.monotonic() >= deadline:
+                raise StepFailed(failure)
+            self.kiosk.pump()
+
+
+def key_centre(keyboard, char: str) -> tuple[float, float]:
+    """Where the key that types ``char`` is, in the keyboard's own coordinates."""
+    layout = keyboard.available_layouts[keyboard.layout]
+    for line in range(1, layout["rows"] + 1):
+        for index, key in enumerate(layout[f"{keyboard.layout_mode}_{line}"]):
+            if key[1] == char or (char == " " and key[2] == "spacebar"):
+                (x, y), (width, height) = keyboard.layout_geometry[f"LINE_{line}"][index]
+                return x + width / 2, y + height / 2
+    raise StepFailed(f"the keyboard has no key for {char!r}")
+
+
+def _visible(widget) -> bool:
+    node = widget
+    while node is not None:
+        if node.opacity <= 0:
+            return False
+        node = node.parent if node.parent is not node else None
+    return True
+
+
+def drive(kiosk, script: Path, out_dir: Path, report=print) -> bool:
+    """Run ``script`` on ``kiosk`` from the attract screen; one line per step to ``report``."""
+    name, steps = load_script(script)
+    app = kiosk.app
+    app.close_dialogs()
+    app.end_session()
+    kiosk.pump(2)
+    driver = Driver(kiosk, out_dir)
+    report(f"journey {name}: {len(steps)} steps")
+    for step in steps:
+        try:
+            driver.run(step)
+        except StepFailed as failure:
+            shown = "; ".join(text.replace("\n", " ")[:40] for text in driver.texts()[:12])
+            report(f"FAIL {step.number:>3} {step}: {failure}")
+            report(f"     screen {app.manager.current!r} shows: {shown}")
+            return False
+        report(f"ok   {step.number:>3} {step}")
+    return True
