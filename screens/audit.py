@@ -141,18 +141,10 @@ class ModeResult:
         }
 
 
-def close_dialogs(app) -> None:
-    """Dismiss every dialog open over the app's root."""
-    for child in list(app.root_window.children):
-        if child is not app.root and hasattr(child, "dismiss"):
-            child.dismiss(animation=False)
-
-
 def stage(kiosk, state: str, language: str, text_scale: float) -> None:
     """Reset to a fresh attract screen in ``language`` and ``text_scale``, then go to ``state``."""
     app = kiosk.app
-    close_dialogs(app)
-    app.end_session()
+    app.end_session()  # closes every dialog too
     app.toggle_language(language)
     app.set_text_scale(text_scale)
     app.online = None  # no state reaches for the network unless it says so
@@ -181,7 +173,6 @@ def audit(kiosk, *, text_scales: tuple[float, ...], states: tuple[str, ...] | No
                     progress(f"{orientation} {language} x{text_scale} {state}: "
                              f"{len(result.states[state])}")
             results.append(result)
-    close_dialogs(kiosk.app)
     kiosk.app.end_session()
     return results
 

@@ -74,16 +74,22 @@ def walk(widget) -> Iterator:
         yield from walk(child)
 
 
-def automation_names(root) -> dict[int, str]:
-    """``id(widget) -> "rule_id"`` for every widget a kv rule gave an id."""
-    names: dict[int, str] = {}
+def named_widgets(root) -> Iterator[tuple[str, object]]:
+    """``(automation id, widget)`` for every widget under ``root`` a kv rule named."""
     for widget in root.walk(restrict=True):
         for name, target in getattr(widget, "ids", {}).items():
             try:
                 real = getattr(target, "__self__", target)  # kv keeps ids as weak proxies
             except ReferenceError:  # a widget the screen removed (a tile not offered)
                 continue
-            names.setdefault(id(real), name)
+            yield name, real
+
+
+def automation_names(root) -> dict[int, str]:
+    """``id(widget) -> "rule_id"`` for every widget a kv rule gave an id."""
+    names: dict[int, str] = {}
+    for name, widget in named_widgets(root):
+        names.setdefault(id(widget), name)
     return names
 
 

@@ -16,7 +16,7 @@ import os
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.metrics import dp
+from kivy.metrics import dp, dpi2px
 from kivy.properties import (
     BooleanProperty,
     ListProperty,
@@ -34,13 +34,6 @@ from screens.text_metrics import text_height
 from screens.widgets import KioskScreen, SteadyBar
 
 ALL = "all"
-
-
-def _px(size: str) -> float:
-    """A theme size such as "26sp" in pixels at the current text scale."""
-    from kivy.metrics import Metrics
-
-    return float(size[:-2]) * Metrics.density * (Metrics.fontscale if size.endswith("sp") else 1)
 
 
 class PagedList(SteadyBar, RecycleView):
@@ -76,7 +69,8 @@ class PagedList(SteadyBar, RecycleView):
 def row_heights(rows: list[dict], width: float) -> None:
     """Give each row dict its ``row_size`` for ``width``: both lines wrapped, whole."""
     text_width = max(width - dp(40) - dp(20), 10)  # row padding and the scroll bar
-    body, small = _px(theme.FONT_BODY), _px(theme.FONT_SMALL)
+    # a theme size such as "26sp" in pixels at the current text scale
+    body, small = (dpi2px(size[:-2], size[-2:]) for size in (theme.FONT_BODY, theme.FONT_SMALL))
     for row in rows:
         first = row.get("name", row.get("text", ""))
         second = row.get("detail", row.get("count", ""))
@@ -195,7 +189,7 @@ class CatalogueScreen(KioskScreen):
         for row in rows:
             tops.append(total)
             total += row["row_size"][1]
-        self._tops = tops
+        self._tops, self._content_height = tops, total
         self.ids.groups.data = groups
         self.ids.matters.data = rows
         self.ids.groups.refresh_from_data()
@@ -215,8 +209,7 @@ class CatalogueScreen(KioskScreen):
         if not total:
             self.position_text, self.at_top, self.at_bottom = "", True, True
             return
-        content = sum(row["row_size"][1] for row in self._rows[-1:]) + tops[-1]
-        scrollable = max(content - view.height, 0)
+        scrollable = max(self._content_height - view.height, 0)
         top = (1 - view.scroll_y) * scrollable
         first = bisect.bisect_right(tops, top + 1)
         last = bisect.bisect_left(tops, top + view.height - 1)

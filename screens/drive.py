@@ -97,16 +97,13 @@ class Driver:
 
     def by_id(self, name: str):
         """The shown widget with automation id ``name``."""
+        from screens.audit_checks import named_widgets
+
         shown = {id(w) for w in self.shown()}
         for layer in self.layers():
-            for widget in layer.walk(restrict=True):
-                for key, target in getattr(widget, "ids", {}).items():
-                    try:
-                        real = getattr(target, "__self__", target)
-                    except ReferenceError:
-                        continue
-                    if key == name and id(real) in shown:
-                        return real
+            for key, widget in named_widgets(layer):
+                if key == name and id(widget) in shown:
+                    return widget
         return None
 
     def by_text(self, text: str):
@@ -211,8 +208,7 @@ def drive(kiosk, script: Path, out_dir: Path, report=print) -> bool:
     """Run ``script`` on ``kiosk`` from the attract screen; one line per step to ``report``."""
     name, steps = load_script(script)
     app = kiosk.app
-    app.close_dialogs()
-    app.end_session()
+    app.end_session()  # closes every dialog too
     kiosk.pump(2)
     driver = Driver(kiosk, out_dir)
     report(f"journey {name}: {len(steps)} steps")

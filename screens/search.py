@@ -196,11 +196,11 @@ class SearchScreen(KioskScreen):
         App.get_running_app().bind(text_scale=resize)
 
     def _resize_rows(self) -> None:
-        # new dicts: a list of the same (mutated) dicts compares equal and would not redraw
-        rows = [dict(row) for row in self.ids.results.data]
+        rows = self.ids.results.data
         if rows:
             row_heights(rows, self.ids.results.width)
-            self.ids.results.data = rows
+            # the same (mutated) dicts compare equal: the list must be told to redraw
+            self.ids.results.refresh_from_data()
 
     def reset(self) -> None:
         """Forget the query (visit ended)."""

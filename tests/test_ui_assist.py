@@ -267,7 +267,8 @@ def test_visits_leave_no_widgets_or_dialogs_behind(kiosk):
 
     def widgets() -> int:
         gc.collect()
-        return sum(1 for o in gc.get_objects() if isinstance(o, Widget))
+        # issubclass(type(...)): isinstance asks a dead weak proxy for its class and raises
+        return sum(1 for o in gc.get_objects() if issubclass(type(o), Widget))
 
     for number in range(14):
         kiosk.sample_visit(number)
@@ -276,4 +277,4 @@ def test_visits_leave_no_widgets_or_dialogs_behind(kiosk):
         kiosk.sample_visit(number)
     after = widgets()
     assert after - before <= 3, f"{after - before} widgets left by 6 visits"
-    assert not [o for o in gc.get_objects() if isinstance(o, ModalView)]
+    assert not [o for o in gc.get_objects() if issubclass(type(o), ModalView)]

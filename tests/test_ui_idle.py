@@ -7,6 +7,8 @@ from dataclasses import replace
 
 import pytest
 
+from tests.waiting import pump_until
+
 pytestmark = pytest.mark.gui
 
 
@@ -25,15 +27,6 @@ def fast_idle(kiosk):
     app.idle = original
 
 
-def wait_for(kiosk, condition, seconds: float, what: str) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        kiosk.pump()
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 def test_warning_can_be_extended_ten_times_then_wipes_the_visit(fast_idle):
     kiosk = fast_idle
     app = kiosk.app
@@ -42,7 +35,7 @@ def test_warning_can_be_extended_ten_times_then_wipes_the_visit(fast_idle):
     app.open_matter(matter)
     kiosk.pump(2)
     for extension in range(1, 12):
-        wait_for(kiosk, lambda: app.idle.warning is not None, 5, "the idle warning")
+        pump_until(kiosk, lambda: app.idle.warning is not None, 5, "the idle warning")
         warning = app.idle.warning
         assert warning.remaining == 2
         kiosk.tap(warning.ids.more_time)
@@ -50,7 +43,7 @@ def test_warning_can_be_extended_ten_times_then_wipes_the_visit(fast_idle):
         assert app.idle.warning is not warning and not warning.parent
         assert app.services.session.idle_extensions == extension
         assert app.manager.current == "guide"
-    wait_for(kiosk, lambda: app.manager.current == "attract", 8, "the wipe")
+    pump_until(kiosk, lambda: app.manager.current == "attract", 8, "the wipe")
     session = app.services.session
     assert not session.active
     assert session.matter is None and session.search_text == ""
@@ -68,14 +61,14 @@ def test_touches_postpone_the_warning(fast_idle):
         # a touch on the header (no button there) every ~0.1 s keeps the visit alive
         kiosk.tap_at(window.width * 0.25, window.height - 30, frames=1)
         assert app.idle.warning is None
-    wait_for(kiosk, lambda: app.idle.warning is not None, 5, "the idle warning")
+    pump_until(kiosk, lambda: app.idle.warning is not None, 5, "the idle warning")
 
 
 def test_finish_now_ends_the_visit(fast_idle):
     kiosk = fast_idle
     app = kiosk.app
     app.start_session()
-    wait_for(kiosk, lambda: app.idle.warning is not None, 5, "the idle warning")
+    pump_until(kiosk, lambda: app.idle.warning is not None, 5, "the idle warning")
     kiosk.tap(app.idle.warning.ids.finish)
     assert app.manager.current == "attract"
     assert not app.services.session.active
