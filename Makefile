@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-stamp
 # Debian packages the kiosk needs at run time: the SC font (ID-card name characters),
 # EGL/GL for SDL's offscreen and X11 windows, libmtdev for touch panels, xsel for Kivy's
 # clipboard provider, libusb for USB receipt printers, espeak-ng for spoken prompts to
-# elderly and low-vision citizens (its Mandarin voice cmn-latn-pinyin; see kiosk/speech.py).
+# elderly and low-vision citizens (its Mandarin voice cmn-latn-pinyin; see kiosk/assistance/speech.py).
 DEB_PACKAGES := fonts-noto-cjk libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
 	libx11-6 libxext6 libxrandr2 libxi6 libxcursor1 libmtdev1 xsel libusb-1.0-0 espeak-ng
 TEST_ENV := SDL_VIDEODRIVER=offscreen SDL_AUDIODRIVER=dummy KIVY_NO_ARGS=1

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from bench.common import BenchResult, percentile
-from kiosk.applications import NewApplication
+from kiosk.applying.applications import NewApplication
 from tests.kiosk_files import write_config
 
 ENQUEUES = 300
@@ -32,7 +32,7 @@ KIOSK_ID = "511602-BENCH-01"
 
 def new_application(index: int, photos: list[bytes]) -> NewApplication:
     """A synthetic application of invented citizen ``index`` with ``photos``."""
-    from kiosk.applications import NewAttachment
+    from kiosk.applying.applications import NewAttachment
 
     return NewApplication(
         item_code=ITEM_CODE,
@@ -56,7 +56,7 @@ def rss_mib() -> float:
 
 def enqueue_latency(folder: Path) -> list[BenchResult]:
     """Submit ENQUEUES applications with two fresh 300 KB photos each, durably."""
-    from kiosk.applications import ApplicationService, OutboxStorage
+    from kiosk.applying.applications import ApplicationService, OutboxStorage
     from kiosk.config import load_config
 
     config = load_config(write_config(folder, kiosk_id=KIOSK_ID), environ={})
@@ -99,9 +99,9 @@ def drain_throughput(folder: Path, count: int = DRAIN) -> list[BenchResult]:
     """Queue ``count`` applications offline, then drain them to a platform process."""
     import gc
 
-    from kiosk.applications import ApplicationService, OutboxStorage
+    from kiosk.applying.applications import ApplicationService, OutboxStorage
     from kiosk.config import load_config
-    from kiosk.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
+    from kiosk.platform.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
     from tests.platform_server import PlatformServer
 
     (folder / "platform").mkdir()

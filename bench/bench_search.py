@@ -1,9 +1,9 @@
 """Benchmark of catalogue search and the pinyin keyboard's candidate engine.
 
 Measures, on the 1,135 sample matters and on 100,000 generated ones: computing pinyin keys
-(as the importer does), building the :class:`~kiosk.search.SearchIndex` from matters and
+(as the importer does), building the :class:`~kiosk.finding.search.SearchIndex` from matters and
 precomputed keys, and per-query latency over 1,000 mixed queries of the kinds a citizen or
-a clerk types; then building :class:`~kiosk.pinyin_input.PinyinInput` and its latency per
+a clerk types; then building :class:`~kiosk.finding.pinyin_input.PinyinInput` and its latency per
 keystroke. Generated matters recombine the heads and tails of real names (cut at random
 points, so every name is still made of real catalogue wording) under real departments with
 their real frequencies, from a fixed seed.
@@ -23,9 +23,9 @@ from pathlib import Path
 
 from bench.common import BenchResult, machine_info, percentile
 from kiosk.models import Matter
-from kiosk.pinyin_input import PinyinInput
-from kiosk.pinyin_keys import PinyinKeys, is_han, pinyin_keys
-from kiosk.search import SearchIndex
+from kiosk.finding.pinyin_input import PinyinInput
+from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys
+from kiosk.finding.search import SearchIndex
 
 SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
 LARGE = 100_000

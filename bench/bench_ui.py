@@ -263,7 +263,7 @@ def visit_memory(config_path: Path, warm: int = 30, visits: int = 200) -> list[B
 def run() -> list[BenchResult]:
     """All UI figures, with a scratch data folder."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-ui-") as scratch:
-        from kiosk.platform_signing import create_key_file
+        from kiosk.platform.signing import create_key_file
 
         config_path = Path(scratch) / "kiosk.ini"
         config_path.write_text(

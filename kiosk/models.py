@@ -1,35 +1,12 @@
-"""Plain data types shared by the core, the cache and the screens."""
+"""Plain data types shared by the core, the cache and the screens.
+
+The catalogue's records are defined in :mod:`offline_cache.records` (the cache stores them
+and must not import the core); they are re-exported here so that the core and the screens
+name them in one place.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from offline_cache.records import Matter, PinyinKeys
 
-
-@dataclass(frozen=True, slots=True)
-class Matter:
-    """One service item ("matter") of the government catalogue.
-
-    Field names follow the platform contract and the shipped sample data so that a record
-    can be built straight from either with ``Matter(**record)``.
-    """
-
-    item_code: str
-    name: str
-    department: str
-    task_type: int
-    task_type_name: str
-    group: str | None = None
-    area_code: str = ""
-    dept_code: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class PinyinKeys:
-    """Pinyin search keys of one text: ``full`` toneless pinyin and syllable ``initials``.
-
-    Computed by :func:`kiosk.pinyin_keys.pinyin_keys` at import time and stored beside each
-    matter, so that neither the kiosk's start nor a search pays for pypinyin.
-    """
-
-    full: str
-    initials: str
+__all__ = ["Matter", "PinyinKeys"]

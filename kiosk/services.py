@@ -13,22 +13,22 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
-from kiosk.catalog import SAMPLE_CATALOG, CatalogService
+from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
 from kiosk.config import KioskConfig
-from kiosk.connectivity import ConnectivityMonitor
-from kiosk.documents_on_demand import DocumentFetcher
+from kiosk.platform.connectivity import ConnectivityMonitor
+from kiosk.finding.documents_on_demand import DocumentFetcher
 from kiosk.i18n import Translator
 from kiosk.session import Session
-from kiosk.speech import Speaker
-from kiosk.staff_call import StaffCall
-from kiosk.sync_thread import SyncThread
+from kiosk.assistance.speech import Speaker
+from kiosk.assistance.staff_call import StaffCall
+from kiosk.platform.sync_thread import SyncThread
 
 log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pypinyin is loaded off the start-up path, by the warm-up thread
-    from kiosk.applications import ApplicationService
-    from kiosk.pinyin_input import PinyinInput
-    from kiosk.sync import SyncWorker
+    from kiosk.applying.applications import ApplicationService
+    from kiosk.finding.pinyin_input import PinyinInput
+    from kiosk.platform.sync import SyncWorker
 
 
 @dataclass
@@ -54,7 +54,7 @@ class KioskServices:
 
     def _build_pinyin_input(self, vocabulary: list[str]) -> PinyinInput:
         """Build the engine once, whichever thread gets here first."""
-        from kiosk.pinyin_input import PinyinInput
+        from kiosk.finding.pinyin_input import PinyinInput
 
         with self._pinyin_lock:
             if self._pinyin_input is None:
@@ -90,8 +90,8 @@ class KioskServices:
         After each submission the sync thread is woken, so an online kiosk sends at once.
         """
         if self._applications is None:
-            from kiosk.applications import ApplicationService, OutboxStorage
-            from kiosk.preflight import Preflight
+            from kiosk.applying.applications import ApplicationService, OutboxStorage
+            from kiosk.applying.preflight import Preflight
 
             storage = OutboxStorage(self.config, durable=True)
             preflight = Preflight.from_config(self.config, storage.outbox)
@@ -110,7 +110,7 @@ class KioskServices:
         Asked when a citizen starts an application, before any form: the pre-flight gates
         (disk, clock, backlog, keys). The technician's details go to the log.
         """
-        from kiosk.preflight import PreflightRefused
+        from kiosk.applying.preflight import PreflightRefused
 
         try:
             self.applications().preflight()  # type: ignore[misc]
@@ -153,7 +153,7 @@ def _make_worker(config: KioskConfig, staff_call: StaffCall) -> SyncWorker:
     The heartbeat reports the staff call among the devices (it is the hall's help button),
     and a call or its end sends one at once.
     """
-    from kiosk.sync import make_worker
+    from kiosk.platform.sync import make_worker
 
     worker = make_worker(config)
     worker.device_states = lambda: {"staff_call": staff_call.device_state()}

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.models import Matter, PinyinKeys
 from offline_cache.database import database_error, transaction
 from offline_cache.errors import CacheError
+from offline_cache.records import Matter, PinyinKeys
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-from kiosk.platform_signing import (
+from kiosk.platform.signing import (
     HEADER_KIOSK,
     HEADER_NONCE,
     HEADER_SIGNATURE,

@@ -1,6 +1,6 @@
 """The catalogue as the platform serves it: the shipped file, seeded once, in MATTER shape.
 
-The shipped file (:data:`kiosk.catalog.SAMPLE_CATALOG`) has names, departments, codes and
+The shipped file (:data:`kiosk.finding.catalog.SAMPLE_CATALOG`) has names, departments, codes and
 task types as published.  The contract's MATTER adds ``keywords``, ``online`` and
 ``form_id``; the file has none of them, so they are derived here deterministically (from
 the name and a hash of the item code) and the same matter always gets the same values.
@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from kiosk.catalog import SAMPLE_CATALOG, load_catalog_file
+from kiosk.finding.catalog import SAMPLE_CATALOG, load_catalog_file
 
 _SPLIT = re.compile(r"[\s（）()【】\[\]、，,；;：:/／·\-—“”\"'《》<>]+")
 _SUFFIXES = ("审批", "登记", "许可", "备案", "核准", "认定", "申请", "办理", "确认", "变更", "注销")

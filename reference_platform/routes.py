@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from kiosk.receipt_numbers import ReceiptNumberError, parse_receipt_number
+from kiosk.applying.receipt_numbers import ReceiptNumberError, parse_receipt_number
 from reference_platform import models, progress, samples
 from reference_platform.auth import MAX_ATTACHMENT_BYTES
 from reference_platform.errors import ApiError

@@ -24,8 +24,8 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.i18n import LANGUAGES
 from kiosk.models import Matter
 from kiosk.services import KioskServices
-from kiosk.sounds import ensure_tone
-from kiosk.sync_thread import SyncEvent
+from kiosk.assistance.sounds import ensure_tone
+from kiosk.platform.sync_thread import SyncEvent
 from screens.i18n import tr
 
 log = logging.getLogger(__name__)
@@ -333,7 +333,7 @@ class KioskApp(App):
 
 
 def refusal_text(reason: str) -> str:
-    """The citizen's words for a pre-flight refusal id (kiosk.preflight), translated."""
+    """The citizen's words for a pre-flight refusal id (kiosk.applying.preflight), translated."""
     if reason == "preflight.disk":
         return tr._("This kiosk's storage is nearly full.")
     if reason == "preflight.clock":

@@ -226,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def throwaway_config(folder: Path) -> Path:
     """A provisioned kiosk in ``folder`` (its own data and key), so nothing real is touched."""
-    from kiosk.platform_signing import create_key_file
+    from kiosk.platform.signing import create_key_file
 
     path = folder / "kiosk.ini"
     path.write_text(

@@ -16,7 +16,7 @@ from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 
-from kiosk.guides import Guide
+from kiosk.finding.guides import Guide
 from kiosk.i18n import task_type_label
 from screens.i18n import tr
 from screens.widgets import KioskScreen

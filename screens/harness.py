@@ -47,7 +47,7 @@ class HeadlessKiosk:
             # is on screen as on a kiosk with speech, and tests never talk to the room
             from dataclasses import replace
 
-            from kiosk.speech import Speaker
+            from kiosk.assistance.speech import Speaker
 
             services.speaker = Speaker(replace(self.config.speech, enabled=True),
                                        engine="/bin/true")

@@ -6,7 +6,7 @@ import os
 
 from kivy.lang import Builder
 
-from kiosk.offering import HOME_SERVICES, offered_services
+from kiosk.finding.offering import HOME_SERVICES, offered_services
 from screens.i18n import tr
 from screens.widgets import KioskScreen
 

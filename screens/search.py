@@ -16,7 +16,7 @@ from kivy.properties import BooleanProperty, ListProperty, StringProperty
 from kivy.uix.vkeyboard import VKeyboard
 
 from kiosk.i18n import task_type_label
-from kiosk.pinyin_input import PinyinInput
+from kiosk.finding.pinyin_input import PinyinInput
 from screens.catalogue import row_heights  # also registers MatterRow and PagedList
 from screens.i18n import tr
 from screens.widgets import KioskScreen

@@ -27,7 +27,7 @@ SAMPLE_CATALOG = REPO / "kiosk" / "data" / "matters_guangan.json"
 @pytest.fixture(scope="session")
 def ui_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A configuration for UI tests: its own data folder, devices emulated."""
-    from kiosk.platform_signing import create_key_file
+    from kiosk.platform.signing import create_key_file
 
     folder = tmp_path_factory.mktemp("ui")
     path = folder / "kiosk.ini"

@@ -18,9 +18,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.applications import ApplicationService, NewApplication, NewAttachment, OutboxStorage
+from kiosk.applying.applications import ApplicationService, NewApplication, NewAttachment, OutboxStorage
 from kiosk.config import load_config
-from kiosk.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
+from kiosk.platform.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
 from offline_cache.outbox import State
 
 

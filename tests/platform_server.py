@@ -33,7 +33,7 @@ from typing import Any
 
 import requests
 
-from kiosk.platform_signing import load_or_create_key_file, signed_headers
+from kiosk.platform.signing import load_or_create_key_file, signed_headers
 
 REPO = Path(__file__).resolve().parent.parent
 READY = "platform listening on "

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from kiosk.applications import (
+from kiosk.applying.applications import (
     ApplicationError,
     ApplicationService,
     NewApplication,
@@ -21,7 +21,7 @@ from kiosk.applications import (
     read_application_file,
 )
 from kiosk.cli import main
-from kiosk.receipt_numbers import parse_receipt_number
+from kiosk.applying.receipt_numbers import parse_receipt_number
 from offline_cache.outbox import State
 from tests.kiosk_files import (
     KIOSK_ID,

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.receipt_numbers import make_receipt_number
+from kiosk.applying.receipt_numbers import make_receipt_number
 from offline_cache.attachments import AttachmentMissing, AttachmentStore
 from offline_cache.database import open_database
 from offline_cache.outbox import InvalidTransition, Outbox

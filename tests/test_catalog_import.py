@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.catalog import (
+from kiosk.finding.catalog import (
     SAMPLE_CATALOG,
     CatalogFile,
     CatalogFileError,
@@ -24,7 +24,7 @@ from kiosk.catalog import (
     load_catalog_file,
 )
 from kiosk.models import Matter
-from kiosk.pinyin_keys import pinyin_keys
+from kiosk.finding.pinyin_keys import pinyin_keys
 from offline_cache.catalog_store import CatalogRecord, CatalogStore
 from offline_cache.database import open_database
 from offline_cache.errors import CacheError
@@ -228,16 +228,16 @@ def test_service_fills_an_empty_catalogue_once(tmp_path: Path, small_file: Path)
 def test_search_index_is_built_once_and_follows_imports(
     tmp_path: Path, small_file: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import kiosk.search
+    import kiosk.finding.search
 
     builds: list[int] = []
-    real = kiosk.search.SearchIndex
+    real = kiosk.finding.search.SearchIndex
 
-    def counting(*args: Any, **kwargs: Any) -> kiosk.search.SearchIndex:
+    def counting(*args: Any, **kwargs: Any) -> kiosk.finding.search.SearchIndex:
         builds.append(1)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(kiosk.search, "SearchIndex", counting)
+    monkeypatch.setattr(kiosk.finding.search, "SearchIndex", counting)
     db = tmp_path / "kiosk.db"
     with CatalogService(db) as service:
         service.ensure_loaded()

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kiosk import cli
-from kiosk.catalog import SAMPLE_CATALOG, CatalogService
+from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
 from kiosk.commands.catalog import display_width
 
 SAMPLE = json.loads(SAMPLE_CATALOG.read_text(encoding="utf-8"))

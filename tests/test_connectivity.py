@@ -10,7 +10,7 @@ from typing import ClassVar
 
 import pytest
 
-from kiosk.connectivity import ConnectivityMonitor
+from kiosk.platform.connectivity import ConnectivityMonitor
 
 
 class Health(BaseHTTPRequestHandler):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.guides import Guide, parse_guide
+from kiosk.finding.guides import Guide, parse_guide
 from offline_cache.documents import DocumentCache
 from reference_platform import samples
 
@@ -90,7 +90,7 @@ def test_a_guide_not_cached_is_fetched_when_opened_online(kiosk, tmp_path):
     offline, or when the fetch fails, it says so plainly and asks once, not in a loop."""
     from dataclasses import replace
 
-    from kiosk.documents_on_demand import DocumentFetcher
+    from kiosk.finding.documents_on_demand import DocumentFetcher
     from tests.platform_server import PlatformServer
     from tests.waiting import pump_until
 

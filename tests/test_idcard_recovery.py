@@ -21,7 +21,7 @@ from drivers.idcard.reader import CardUnreadable, IdCardReader, ReaderUnavailabl
 from drivers.idcard.supervised import supervise_reader
 from drivers.model import DeviceState, ErrorAction, EventChannel, HealthLevel, MediaState
 from kiosk.config import ConfigError, load_config
-from kiosk.devices import check_idcard
+from kiosk.devices.health import check_idcard
 
 FAST = {"command_timeout": 0.15, "read_timeout": 0.3, "new_address_timeout": 0.3}
 ADDRESS = "测试省测试市模拟路99号附1号"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.receipt_numbers import make_receipt_number, parse_receipt_number
+from kiosk.applying.receipt_numbers import make_receipt_number, parse_receipt_number
 from offline_cache.database import open_database
 from offline_cache.outbox import ALLOWED, InvalidTransition, Outbox, State
 

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kiosk.pinyin_input import PinyinInput
-from kiosk.pinyin_keys import is_han, toneless_readings
+from kiosk.finding.pinyin_input import PinyinInput
+from kiosk.finding.pinyin_keys import is_han, toneless_readings
 
 SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
 

@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pypinyin import Style, lazy_pinyin
 
-from kiosk.pinyin_keys import (
+from kiosk.finding.pinyin_keys import (
     PinyinKeys,
     han_syllables,
     is_han,

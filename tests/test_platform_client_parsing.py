@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kiosk.platform_client import (
+from kiosk.platform.client import (
     Failure,
     PlatformError,
     canonical_json,
@@ -19,7 +19,7 @@ from kiosk.platform_client import (
     parse_progress,
     parse_retry_after,
 )
-from kiosk.platform_signing import (
+from kiosk.platform.signing import (
     KeyFileError,
     create_key_file,
     load_or_create_key_file,

@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from drivers.idcard.identity import id_check_char
-from kiosk.receipt_numbers import (
+from kiosk.applying.receipt_numbers import (
     ALPHABET,
     ReceiptNumberError,
     make_receipt_number,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk.receipt_numbers import make_receipt_number
+from kiosk.applying.receipt_numbers import make_receipt_number
 from reference_platform.matters import shipped_records
 
 try:  # tests/ is a package in some checkouts, a plain folder on sys.path in others

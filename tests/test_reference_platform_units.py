@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.idcard.emulator import SAMPLE_CARDS
-from kiosk.platform_signing import read_key_file, signed_headers
+from kiosk.platform.signing import read_key_file, signed_headers
 from reference_platform import progress, samples
 from reference_platform.app import create_app
 from reference_platform.faults import FaultConfigError, FaultInjector, parse_faults

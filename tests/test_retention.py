@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import offline_cache.retention as retention
-from kiosk.receipt_numbers import make_receipt_number
+from kiosk.applying.receipt_numbers import make_receipt_number
 from offline_cache.attachments import AttachmentStore
 from offline_cache.database import open_database
 from offline_cache.outbox import Outbox, State

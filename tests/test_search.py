@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from kiosk.models import Matter
-from kiosk.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
-from kiosk.search import REASONS, SearchHit, SearchIndex, fold, query_terms
+from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
+from kiosk.finding.search import REASONS, SearchHit, SearchIndex, fold, query_terms
 
 SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from kiosk.models import Matter
 from kiosk.session import Session
-from kiosk.sounds import RATE, TONES, ensure_tone
+from kiosk.assistance.sounds import RATE, TONES, ensure_tone
 
 
 def test_wipe_forgets_the_visit_but_counts_it():

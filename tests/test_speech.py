@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import SpeechSection
-from kiosk.speech import VOICES, Speaker, SpeechError, find_engine, fix_wav_sizes, voice_for
+from kiosk.assistance.speech import VOICES, Speaker, SpeechError, find_engine, fix_wav_sizes, voice_for
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(
@@ -166,7 +166,7 @@ def test_text_goes_on_stdin_and_never_on_the_command_line(fake_engine, speakers,
 
 
 def test_sensitive_text_is_refused_without_a_headset(fake_engine, speakers, tmp_path, caplog):
-    caplog.set_level(logging.DEBUG, logger="kiosk.speech")
+    caplog.set_level(logging.DEBUG, logger="kiosk.assistance.speech")
     speaker = make_speaker(speakers, fake_engine(), headset=False)
     assert speaker.say(ID_NUMBER, "zh_CN", sensitive=True) is False
     assert speaker.say(ENGLISH, "en") is True  # the engine does run for ordinary prompts
@@ -176,7 +176,7 @@ def test_sensitive_text_is_refused_without_a_headset(fake_engine, speakers, tmp_
 
 
 def test_sensitive_text_is_spoken_into_a_headset(fake_engine, speakers, tmp_path, caplog):
-    caplog.set_level(logging.DEBUG, logger="kiosk.speech")
+    caplog.set_level(logging.DEBUG, logger="kiosk.assistance.speech")
     speaker = make_speaker(speakers, fake_engine(), headset=True)
     assert speaker.say(ID_NUMBER, "zh_CN", sensitive=True) is True
     assert speaker.wait(3)
@@ -257,7 +257,7 @@ def test_the_default_engine_is_espeak_ng():
 
 
 def test_a_failing_engine_is_logged_once_without_the_text(fake_engine, speakers, caplog):
-    caplog.set_level(logging.DEBUG, logger="kiosk.speech")
+    caplog.set_level(logging.DEBUG, logger="kiosk.assistance.speech")
     body = f'echo "ALSA lib pcm.c: Unknown PCM default" >&2\necho "{ID_NUMBER}" >&2\nexit 3'
     speaker = make_speaker(speakers, fake_engine(body), headset=True)
     for text in (ENGLISH, ID_NUMBER, "third prompt"):

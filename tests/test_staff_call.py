@@ -25,9 +25,9 @@ from typing import Any
 import pytest
 
 from kiosk.config import KioskSection, StaffCallSection
-from kiosk.staff_call import StaffCall, StaffCallEvent
-from kiosk.sync import NEVER, Schedule, SyncWorker
-from kiosk.sync_thread import SyncEvent, SyncThread
+from kiosk.assistance.staff_call import StaffCall, StaffCallEvent
+from kiosk.platform.sync import NEVER, Schedule, SyncWorker
+from kiosk.platform.sync_thread import SyncEvent, SyncThread
 from tests.platform_server import PlatformServer
 from tests.test_sync_e2e import Kiosk, free_port
 

@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import requests
 
-from kiosk.applications import ApplicationService, OutboxStorage, read_application_file
+from kiosk.applying.applications import ApplicationService, OutboxStorage, read_application_file
 from kiosk.cli import main
-from kiosk.platform_signing import create_key_file, read_key_file
-from kiosk.sync import (
+from kiosk.platform.signing import create_key_file, read_key_file
+from kiosk.platform.sync import (
     OUTBOX_ONLY,
     Backoff,
     Schedule,
@@ -273,7 +273,7 @@ def test_housekeeping_pulls_catalogue_delta_documents_and_sends_heartbeat(tmp_pa
     report = kiosk.worker.sync_once()
     assert report.housekeeping["catalog"].startswith("platform_version")
     assert server.stats()["heartbeats"] == heartbeats + 1
-    from kiosk.catalog import CatalogService
+    from kiosk.finding.catalog import CatalogService
     from offline_cache.documents import DocumentCache
 
     catalog = CatalogService(kiosk.config.storage.database)

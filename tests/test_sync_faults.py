@@ -13,14 +13,14 @@ import json
 import time
 from pathlib import Path
 
-from kiosk.applications import (
+from kiosk.applying.applications import (
     ApplicationService,
     NewApplication,
     NewAttachment,
     OutboxStorage,
     parse_application_document,
 )
-from kiosk.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
+from kiosk.platform.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
 from offline_cache.outbox import State
 from tests.kiosk_files import KIOSK_ID, application_document, make_config
 from tests.platform_server import PlatformServer

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from kiosk.config import SpeechSection
-from kiosk.speech import Speaker
+from kiosk.assistance.speech import Speaker
 
 pytestmark = pytest.mark.gui
 

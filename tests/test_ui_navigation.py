@@ -115,7 +115,7 @@ def test_large_text_switch_scales_text_and_resets_with_the_visit(kiosk):
 
 
 def test_tiles_of_services_not_offered_are_hidden_and_one_tile_finds(kiosk):
-    from kiosk.offering import offered_services
+    from kiosk.finding.offering import offered_services
 
     app = kiosk.app
     app.start_session()

@@ -1,7 +1,7 @@
 """``kiosk catalog``: import, search and inspect the offline catalogue of matters.
 
 Technicians use it to load a new catalogue file and to check what the touchscreen will
-find for a query: ``search`` goes through :meth:`kiosk.catalog.CatalogService.search`, the
+find for a query: ``search`` goes through :meth:`kiosk.finding.catalog.CatalogService.search`, the
 same code as the search screen, so the ranking shown here is the ranking citizens see.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from kiosk.catalog import SAMPLE_CATALOG, CatalogFileError, CatalogService
+from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogFileError, CatalogService
 from offline_cache.errors import CacheError
 
 

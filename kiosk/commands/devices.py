@@ -125,7 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_list(args: argparse.Namespace) -> int:
     """Configured devices and their URLs."""
-    from kiosk.devices import CAPABILITIES
+    from kiosk.devices.health import CAPABILITIES
 
     config = load_config(args.config)
     rows = [{"device": name, "url": str(getattr(config.devices, name)),
@@ -146,7 +146,7 @@ def cmd_status(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
     from drivers.model import HealthLevel
-    from kiosk.devices import CHECKS, check_device
+    from kiosk.devices.health import CHECKS, check_device
 
     config = load_config(args.config)
     names = [args.name] if getattr(args, "name", None) else [n for n in DEVICES if n in CHECKS]

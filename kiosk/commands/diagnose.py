@@ -53,7 +53,7 @@ def check_storage(config: KioskConfig) -> Check:
 
 def check_catalogue(config: KioskConfig) -> Check:
     """The cached catalogue opens and holds matters."""
-    from kiosk.catalog import CatalogService
+    from kiosk.finding.catalog import CatalogService
 
     if not config.storage.database.exists():
         return Check("catalogue", False, "no database yet: run 'kiosk catalog import'")
@@ -92,7 +92,7 @@ def check_platform(config: KioskConfig) -> Check:
     """The platform's health endpoint answers (offline is allowed, but worth knowing)."""
     import requests
 
-    from kiosk.connectivity import probe_health
+    from kiosk.platform.connectivity import probe_health
 
     started = time.monotonic()
     with requests.Session() as session:
@@ -108,7 +108,7 @@ def check_outbox(config: KioskConfig) -> Check:
     Reads counts only (nothing is decrypted, no key is made): the same checks the touchscreen
     runs before it accepts an application, so a refusal here is what citizens see.
     """
-    from kiosk.preflight import Preflight
+    from kiosk.applying.preflight import Preflight
     from offline_cache.database import open_database
     from offline_cache.outbox import Outbox
 

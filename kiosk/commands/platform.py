@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import choose_config_path, load_config
-from kiosk.platform_signing import KeyFileError, load_or_create_key_file, read_key_file
+from kiosk.platform.signing import KeyFileError, load_or_create_key_file, read_key_file
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _storage(config: KioskConfig, durable: bool = False) -> Any:
-    from kiosk.applications import OutboxStorage
+    from kiosk.applying.applications import OutboxStorage
 
     return OutboxStorage(config, durable=durable)
 
@@ -106,7 +106,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_add(args: argparse.Namespace) -> int:
     """Enqueue one application from JSON; prints its receipt number."""
-    from kiosk.applications import ApplicationError, ApplicationService, read_application_file
+    from kiosk.applying.applications import ApplicationError, ApplicationService, read_application_file
 
     config = load_config(args.config)
     try:
@@ -124,7 +124,7 @@ def cmd_add(args: argparse.Namespace) -> int:
 
 def cmd_retry(args: argparse.Namespace) -> int:
     """Release or hurry one record."""
-    from kiosk.receipt_numbers import ReceiptNumberError, parse_receipt_number
+    from kiosk.applying.receipt_numbers import ReceiptNumberError, parse_receipt_number
     from offline_cache.outbox import InvalidTransition
 
     try:

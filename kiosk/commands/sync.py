@@ -24,9 +24,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     """Run one pass (``--once``) or passes every sync_interval seconds until interrupted."""
-    from kiosk.platform_signing import KeyFileError, read_key_file
-    from kiosk.sync import make_worker
-    from kiosk.sync_thread import SyncThread
+    from kiosk.platform.signing import KeyFileError, read_key_file
+    from kiosk.platform.sync import make_worker
+    from kiosk.platform.sync_thread import SyncThread
 
     config = load_config(args.config)
     try:

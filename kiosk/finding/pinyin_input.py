@@ -44,7 +44,7 @@ from itertools import chain
 
 from pypinyin.constants import PHRASES_DICT
 
-from kiosk.pinyin_keys import (
+from kiosk.finding.pinyin_keys import (
     han_syllables,
     is_han,
     pinyin_syllables,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import KioskConfig
-from kiosk.receipt_numbers import make_receipt_number
+from kiosk.applying.receipt_numbers import make_receipt_number
 from offline_cache.attachments import AttachmentStore
 from offline_cache.database import open_database
 from offline_cache.outbox import Outbox

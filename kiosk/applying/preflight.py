@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import NamedTuple, Protocol
 
 from kiosk.config import KioskConfig, OutboxSection
-from kiosk.platform_signing import MAX_SKEW_S
+from kiosk.platform.signing import MAX_SKEW_S
 from offline_cache.outbox import State
 
 __all__ = [
@@ -225,7 +225,7 @@ def check_clock(
     The skew limit is the platform's own signature window (``MAX_SKEW_S``, 300 s): beyond
     it every signed upload is rejected, and the receipt printed now would show a time the
     platform disagrees with. ``skew_s`` is the kiosk clock minus the platform's, measured
-    when the ``/health`` answer arrived (``kiosk.platform_client.Health.skew_s``), so an
+    when the ``/health`` answer arrived (``kiosk.platform.client.Health.skew_s``), so an
     answer minutes old does not count the wait as skew. ``None`` (offline, or no time in
     the answer): only the floor can be checked.
     """

@@ -36,12 +36,12 @@ class DocumentFetcher:
         self._pool.submit(self._run, path, done)
 
     def _run(self, path: str, done: Done) -> None:
-        from kiosk.platform_client import PlatformError
-        from kiosk.platform_signing import KeyFileError
+        from kiosk.platform.client import PlatformError
+        from kiosk.platform.signing import KeyFileError
 
         try:
             if self._client is None:
-                from kiosk.sync import make_client
+                from kiosk.platform.sync import make_client
 
                 self._client = make_client(self._config)
             body = self._client.document(path)

@@ -30,8 +30,8 @@ from offline_cache.database import open_database
 if TYPE_CHECKING:
     import sqlite3
 
-    from kiosk.guides import Guide
-    from kiosk.search import SearchHit, SearchIndex
+    from kiosk.finding.guides import Guide
+    from kiosk.finding.search import SearchHit, SearchIndex
 
 #: The catalogue shipped with the software, imported on first run so the kiosk is usable.
 SAMPLE_CATALOG: Path = Path(__file__).resolve().parent / "data" / "matters_guangan.json"
@@ -361,7 +361,7 @@ def catalog_records(matters: list[Matter]) -> list[CatalogRecord]:
     """The matters with their pinyin keys (each department's keys computed once)."""
     # imported here: pypinyin's tables cost about 0.25 s, which the kiosk's start-up
     # (reading an already imported catalogue) should not pay
-    from kiosk.pinyin_keys import pinyin_keys
+    from kiosk.finding.pinyin_keys import pinyin_keys
 
     department_keys: dict[str, PinyinKeys] = {}
     records = []
@@ -474,7 +474,7 @@ class CatalogService:
 
     def guide(self, item_code: str) -> Guide | None:
         """The office guide cached from the platform, or None until it has been received."""
-        from kiosk.guides import parse_guide
+        from kiosk.finding.guides import parse_guide
         from offline_cache.documents import DocumentCache
 
         return parse_guide(DocumentCache(self._connection()).get("guide", item_code))
@@ -490,7 +490,7 @@ class CatalogService:
         return self._search_index().search(query, limit)
 
     def _search_index(self) -> SearchIndex:
-        from kiosk.search import SearchIndex
+        from kiosk.finding.search import SearchIndex
 
         store = self.store
         version = store.version()

@@ -1,6 +1,6 @@
 """The sync thread: runs the sync worker's passes in the background of the kiosk app.
 
-Kept apart from :mod:`kiosk.sync` so that starting the touchscreen does not import the
+Kept apart from :mod:`kiosk.platform.sync` so that starting the touchscreen does not import the
 worker's dependencies (requests, cryptography): the worker is built inside the thread.
 Listeners are called on that thread; screens hand events to the UI with Kivy's Clock.
 """
@@ -12,10 +12,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from kiosk.sync import SyncReport, SyncWorker
+from typing import Any, Protocol
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +30,31 @@ class SyncEvent:
 
 
 Listener = Callable[[SyncEvent], None]
+
+
+class SyncReport(Protocol):
+    """What the thread reads of a pass's report (:class:`kiosk.platform.sync.SyncReport`)."""
+
+    online: bool
+    clock_skew_s: float | None
+
+
+class SyncWorker(Protocol):
+    """What the thread needs of the worker (:class:`kiosk.platform.sync.SyncWorker`).
+
+    A protocol rather than an import: the worker module imports this one for its events, and
+    the thread must not import the worker's dependencies (requests, cryptography) at start-up.
+    """
+
+    client: Any
+    storage: Any
+    paused_until: float
+    listeners: list[Listener]
+    wake: Callable[[], None]
+
+    def recover(self) -> Any: ...
+
+    def sync_once(self) -> SyncReport: ...
 
 
 class SyncThread:

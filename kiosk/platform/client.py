@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kiosk.config import is_loopback
-from kiosk.platform_signing import signed_headers
+from kiosk.platform.signing import signed_headers
 
 if TYPE_CHECKING:
     import requests

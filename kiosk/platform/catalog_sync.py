@@ -15,7 +15,7 @@ from typing import Any
 
 from kiosk import __version__
 from kiosk.models import Matter
-from kiosk.platform_client import Failure, PlatformClient, PlatformError
+from kiosk.platform.client import Failure, PlatformClient, PlatformError
 from offline_cache.catalog_store import CatalogStore
 from offline_cache.documents import DocumentCache
 
@@ -73,7 +73,7 @@ class CatalogPull:
 
 def pull_catalog(client: PlatformClient, conn: sqlite3.Connection) -> CatalogPull:
     """Fetch the catalogue delta since the version stored last time, and apply it."""
-    from kiosk.catalog import catalog_records
+    from kiosk.finding.catalog import catalog_records
 
     store = CatalogStore(conn)
     known = store.meta().get("platform_version")

@@ -28,11 +28,11 @@ from dataclasses import asdict, dataclass, field, is_dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.applications import OutboxStorage, StartupRecovery, application_body
+from kiosk.applying.applications import OutboxStorage, StartupRecovery, application_body
 from kiosk.config import KioskConfig
-from kiosk.platform_client import Failure, PlatformClient, PlatformError, canonical_json
-from kiosk.platform_signing import read_key_file
-from kiosk.sync_thread import Listener, SyncEvent
+from kiosk.platform.client import Failure, PlatformClient, PlatformError, canonical_json
+from kiosk.platform.signing import read_key_file
+from kiosk.platform.sync_thread import Listener, SyncEvent
 from offline_cache.attachments import AttachmentMissing
 from offline_cache.outbox import Application, InvalidTransition
 

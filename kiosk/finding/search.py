@@ -48,7 +48,7 @@ from dataclasses import dataclass
 from itertools import accumulate
 
 from kiosk.models import Matter
-from kiosk.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
+from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
 
 __all__ = ["REASONS", "SearchHit", "SearchIndex", "fold", "query_terms"]
 

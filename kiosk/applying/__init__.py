@@ -1,0 +1,1 @@
+"""Applying: identifying the citizen, the form, materials, pre-flight, sealing and receipts."""

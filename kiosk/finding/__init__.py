@@ -1,0 +1,1 @@
+"""Finding a matter: the catalogue, search, pinyin input, office guides and what is offered."""

@@ -1,0 +1,1 @@
+"""The provincial platform: signed client, connectivity, catalogue and outbox sync."""
