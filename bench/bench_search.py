@@ -22,10 +22,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.common import BenchResult, machine_info, percentile
-from kiosk.models import Matter
 from kiosk.finding.pinyin_input import PinyinInput
 from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys
 from kiosk.finding.search import SearchIndex
+from kiosk.models import Matter
 
 SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
 LARGE = 100_000

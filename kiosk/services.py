@@ -13,15 +13,15 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING
 
-from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
-from kiosk.config import KioskConfig
-from kiosk.platform.connectivity import ConnectivityMonitor
-from kiosk.finding.documents_on_demand import DocumentFetcher
-from kiosk.i18n import Translator
-from kiosk.session import Session
 from kiosk.assistance.speech import Speaker
 from kiosk.assistance.staff_call import StaffCall
+from kiosk.config import KioskConfig
+from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
+from kiosk.finding.documents_on_demand import DocumentFetcher
+from kiosk.i18n import Translator
+from kiosk.platform.connectivity import ConnectivityMonitor
 from kiosk.platform.sync_thread import SyncThread
+from kiosk.session import Session
 
 log = logging.getLogger(__name__)
 

@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from kiosk.models import Matter
+
+if TYPE_CHECKING:
+    from kiosk.applying.draft import ApplyDraft
 
 
 @dataclass
@@ -21,6 +25,7 @@ class Session:
     matter: Matter | None = None
     search_text: str = ""
     idle_extensions: int = 0
+    draft: ApplyDraft | None = field(default=None, repr=False)  # the application being built
     visits: int = field(default=0, repr=False)
 
     @property
@@ -43,4 +48,7 @@ class Session:
         self.started_at = None
         self.matter = None
         self.search_text = ""
+        if self.draft is not None:
+            self.draft.wipe()  # drops the photos' bytes even if a screen still holds the draft
+        self.draft = None
         self.idle_extensions = 0

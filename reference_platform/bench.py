@@ -25,8 +25,8 @@ from pathlib import Path
 
 import requests
 
-from kiosk.platform.signing import create_key_file, signed_headers
 from kiosk.applying.receipt_numbers import make_receipt_number
+from kiosk.platform.signing import create_key_file, signed_headers
 from reference_platform.matters import shipped_records
 
 READY = "platform listening on "

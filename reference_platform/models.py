@@ -122,6 +122,8 @@ class Form(BaseModel):
     title: str
     fields: list[FormField]
     version: int
+    face_presence: bool = Field(False, description="true: the matter asks for a live still "
+                                "of the applicant, sent as the attachment face_presence")
 
 
 class Question(BaseModel):
@@ -167,6 +169,34 @@ class PersonLookup(Strict):
     id_number: str = Field(min_length=1, max_length=64)
 
 
+class EcodeIn(Strict):
+    """The payload of an electronic ID QR code, exactly as the camera read it."""
+
+    code: str = Field(max_length=4096)
+
+
+class EcodePerson(BaseModel):
+    """Who an e-ID code stands for; optional keys are absent when the ID has none."""
+
+    name: str
+    id_number: str
+    gender: str
+    nation: str | None = None
+    birth_date: str = Field(description="YYYYMMDD, as on the ID card")
+    address: str | None = None
+    valid_to: str | None = Field(None, description="YYYYMMDD or 长期")
+
+
+class Agent(Strict):
+    """Someone applying on the applicant's behalf (代办), identified at the kiosk."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    name: str = Field(min_length=1, max_length=64)
+    id_number: str = Field(min_length=1, max_length=64)
+    phone: str = Field(min_length=1, max_length=32)
+
+
 class Licence(BaseModel):
     type: str
     number: str
@@ -199,7 +229,9 @@ class ApplicationIn(Strict):
     receipt_no: str = Field(max_length=64)
     kiosk_id: str = Field(max_length=32)
     item_code: str = Field(max_length=128)
-    applicant: dict[str, Any]
+    applicant: dict[str, Any] = Field(description=(
+        "name, id_number, ...; with agent {name, id_number, phone} when someone applies on "
+        "the applicant's behalf (代办)"))
     form: dict[str, Any]
     attachments: list[AttachmentRef] = Field(max_length=50)
     delivery: Delivery

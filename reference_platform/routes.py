@@ -18,6 +18,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
+from pydantic import ValidationError
 
 from kiosk.applying.receipt_numbers import ReceiptNumberError, parse_receipt_number
 from reference_platform import models, progress, samples
@@ -172,6 +173,22 @@ async def licences(body: models.PersonLookup) -> JSONResponse:
     return _sample(samples.licences(body.id_number))
 
 
+# -- identity -----------------------------------------------------------------------------
+
+
+@router.post("/identity/ecode", response_model=models.EcodePerson,
+             responses={404: {"model": models.ErrorBody,
+                              "description": "unknown_code: unknown, forged or expired"}},
+             summary="Resolve an electronic ID code (sample)", description=SAMPLE)
+async def identity_ecode(ctx: Ctx, body: models.EcodeIn) -> JSONResponse:
+    """Sample codes carry their own HMAC and issue time (reference_platform.ecodes), so
+    nothing is stored; a code resolves for 60 s, as often as asked in that time."""
+    person = samples.resolve_ecode(body.code, ctx.clock())
+    if person is None:
+        raise ApiError(404, "unknown_code", "unknown or expired e-ID code", "code")
+    return _sample(person)
+
+
 # -- attachments and applications ---------------------------------------------------------
 
 
@@ -237,6 +254,7 @@ async def submit(request: Request, ctx: Ctx, body: models.ApplicationIn,
     if id_number is not None and not isinstance(id_number, str):
         raise ApiError(422, "validation", "applicant.id_number must be a string",
                        "applicant.id_number")
+    _check_agent(body.applicant)
     body_hash = canonical_hash(await request.json())
     replay = _replay(ctx, body.receipt_no, body_hash)
     if replay is not None:
@@ -261,6 +279,19 @@ async def submit(request: Request, ctx: Ctx, body: models.ApplicationIn,
             raise
         return replay
     return JSONResponse(answer, status_code=201)
+
+
+def _check_agent(applicant: dict[str, Any]) -> None:
+    """``applicant.agent``, when present, is ``{"name", "id_number", "phone"}`` (non-empty
+    strings; more keys such as gender may come along). The message names no value."""
+    if "agent" not in applicant:
+        return
+    try:
+        models.Agent.model_validate(applicant["agent"])
+    except ValidationError:
+        raise ApiError(422, "validation", "applicant.agent must be an object with name, "
+                       "id_number and phone as non-empty strings (at most 64, 64 and 32 "
+                       "characters)", "applicant.agent") from None
 
 
 def _replay(ctx: Platform, receipt_no: str, body_hash: str) -> Response | None:

@@ -10,10 +10,12 @@ generated text carries :data:`MARK` and every answer the header ``X-Sample-Conte
 from __future__ import annotations
 
 import json
+import time
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from reference_platform import ecodes
 from reference_platform.matters import code_hash, form_id_of
 
 MARK = "【示例】"
@@ -115,8 +117,18 @@ def form(form_id: str, record: dict[str, Any], version: int) -> dict[str, Any]:
                    "required": False, "max_length": 200})
     fields.append({"name": "agree", "label": label("本人承诺所填信息真实", "I confirm"),
                    "type": "checkbox", "required": True})
-    return {"form_id": form_id, "title": marked(record["name"] + "申请表"), "fields": fields,
-            "version": version}
+    document: dict[str, Any] = {"form_id": form_id, "title": marked(record["name"] + "申请表"),
+                                "fields": fields, "version": version}
+    if needs_face_presence(record["item_code"]):
+        document["face_presence"] = True
+    return document
+
+
+def needs_face_presence(item_code: str) -> bool:
+    """Whether a matter's sample form asks for a live still of the applicant: one matter
+    in four, by a hash of its code (居住证办理, the demo matter of the apply journey, is not
+    one of them; a test keeps it so)."""
+    return code_hash(item_code, "face") % 4 == 0
 
 
 def scenarios(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -209,6 +221,54 @@ def licences(id_number: str) -> list[dict[str, Any]]:
                        "registered_on": "2018-05-20", "sample": True},
         })
     return result
+
+
+def _e_id_holders() -> list[dict[str, str]]:
+    """The sample persons in file order: a code names a person by this position."""
+    return list(sample_people().values())
+
+
+def mint_ecode(id_number: str, issued_at: float) -> str:
+    """A sample e-ID code (see :mod:`reference_platform.ecodes`) for the sample person with
+    this ID number, issued at ``issued_at`` (Unix seconds): it resolves for 60 s after that.
+
+    For tests, the camera emulator's QR scene and journey scripts; importing this module
+    starts no server. Raises ``ValueError`` for anyone who is not a sample person, and for
+    the sample person with a 15-character (2017 foreign permanent resident) number: e-IDs
+    are issued on 18-character numbers only. The message never repeats the number.
+    """
+    wanted = id_number.strip().upper()
+    for index, person in enumerate(_e_id_holders()):
+        if person["id_number"] == wanted:
+            if len(wanted) != 18:
+                raise ValueError("this sample person has no e-ID (not an 18-character number)")
+            return ecodes.sign(index, issued_at)
+    raise ValueError("not a sample person (see reference_platform/data/sample_people.json)")
+
+
+def ecode_for_card(card: str = "resident", issued_at: float | None = None) -> str:
+    """:func:`mint_ecode` for the sample person of an ID-card emulator card key
+    (``resident``, ``rare_name``, ``hmt``, ``foreign_2023``), issued now by default."""
+    for person in _e_id_holders():
+        if person.get("card") == card:
+            return mint_ecode(person["id_number"],
+                              time.time() if issued_at is None else issued_at)
+    raise ValueError(f"no sample person for card {card[:32]!r}")
+
+
+def resolve_ecode(code: str, now: float) -> dict[str, str] | None:
+    """The contract's answer to ``POST /identity/ecode``, or None when the code is unknown,
+    forged or expired. Optional keys (nation, address, valid_to) are left out when empty."""
+    index = ecodes.verify(code, now)
+    people = _e_id_holders()
+    if index is None or index >= len(people) or len(people[index]["id_number"]) != 18:
+        return None
+    person = people[index]
+    answer = {key: person[key] for key in ("name", "id_number", "gender", "birth_date")}
+    for key in ("nation", "address", "valid_to"):
+        if person.get(key):
+            answer[key] = person[key]
+    return answer
 
 
 def matter_has_form(item_code: str) -> bool:

@@ -21,11 +21,11 @@ from kivy.metrics import Metrics
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
+from kiosk.assistance.sounds import ensure_tone
 from kiosk.i18n import LANGUAGES
 from kiosk.models import Matter
-from kiosk.services import KioskServices
-from kiosk.assistance.sounds import ensure_tone
 from kiosk.platform.sync_thread import SyncEvent
+from kiosk.services import KioskServices
 from screens.i18n import tr
 
 log = logging.getLogger(__name__)

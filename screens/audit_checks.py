@@ -75,8 +75,12 @@ def walk(widget) -> Iterator:
 
 
 def named_widgets(root) -> Iterator[tuple[str, object]]:
-    """``(automation id, widget)`` for every widget under ``root`` a kv rule named."""
+    """``(automation id, widget)`` for every widget under ``root`` a kv rule named, and for
+    every widget built in Python with an ``automation_id`` (one row per form field)."""
     for widget in root.walk(restrict=True):
+        own = getattr(widget, "automation_id", "")
+        if own:
+            yield own, widget
         for name, target in getattr(widget, "ids", {}).items():
             try:
                 real = getattr(target, "__self__", target)  # kv keeps ids as weak proxies

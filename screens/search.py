@@ -13,57 +13,16 @@ import os
 from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ListProperty, StringProperty
-from kivy.uix.vkeyboard import VKeyboard
 
-from kiosk.i18n import task_type_label
 from kiosk.finding.pinyin_input import PinyinInput
+from kiosk.i18n import task_type_label
 from screens.catalogue import row_heights  # also registers MatterRow and PagedList
+from screens.composer import Composer
 from screens.i18n import tr
+from screens.keyboard import DockedKeyboard  # noqa: F401 (registers the kv class)
 from screens.widgets import KioskScreen
 
-KEYBOARD_LAYOUT = os.path.join(os.path.dirname(__file__), "keyboards", "pinyin.json")
-KEY_LABELS = {"删除": "Delete", "清空": "Clear", "空格": "Space", "中/EN": "中/ABC"}
-"""English faces of the keys whose labels in pinyin.json are Chinese."""
-
-
-def keyboard_layouts() -> dict[str, dict]:
-    """The pinyin layout once per language: the same keys, labelled in that language."""
-    import copy
-    import json
-
-    with open(KEYBOARD_LAYOUT, encoding="utf-8") as stream:
-        chinese = json.load(stream)
-    english = copy.deepcopy(chinese)
-    for rows in english.values():
-        if isinstance(rows, list):
-            for key in rows:
-                key[0] = KEY_LABELS.get(key[0], key[0])
-    return {"pinyin_zh_CN": chinese, "pinyin_en": english}
 RESULT_LIMIT = 50
-CANDIDATE_LIMIT = 24
-
-
-class DockedKeyboard(VKeyboard):
-    """Kivy's VKeyboard placed in a layout: it redraws its keys whenever it is resized.
-
-    VKeyboard only lays its keys out when its layout changes; docked by the Window it never
-    needed more, but inside a BoxLayout its size arrives later and changes with orientation.
-    """
-
-    def __init__(self, **kwargs) -> None:
-        layouts = keyboard_layouts()
-        kwargs.setdefault("layout", "pinyin_zh_CN")
-        super().__init__(**kwargs)
-        self.available_layouts.update(layouts)
-        self._trigger_redraw = Clock.create_trigger(lambda _dt: self.refresh(True))
-        self.bind(size=lambda *_a: self._trigger_redraw(),
-                  font_size=lambda *_a: self._trigger_redraw())
-
-    def use_language(self, language: str) -> None:
-        """Label the keys in ``language`` (the keys themselves do not change)."""
-        name = f"pinyin_{language}"
-        if name in self.available_layouts and self.layout != name:
-            self.layout = name
 
 
 class SearchScreen(KioskScreen):
@@ -85,48 +44,25 @@ class SearchScreen(KioskScreen):
 
     def on_key(self, keycode: str | None, internal: str | None) -> None:
         """One key released on the on-screen keyboard."""
-        if keycode == "backspace":
-            if self.pinyin:
-                self.pinyin = self.pinyin[:-1]
-            else:
-                self.text = self.text[:-1]
-        elif keycode == "clear":
-            self.text = self.pinyin = ""
-        elif keycode == "mode":
-            self.commit_letters()
-            self.chinese_mode = not self.chinese_mode
-        elif keycode == "spacebar":
-            if self.pinyin and self.candidates:
-                self.choose(self.candidates[0])
-            else:
-                self.text += " "
-        elif internal:
-            if self.chinese_mode and internal.isalpha() and internal.isascii():
-                self.pinyin += internal
-            else:
-                self.commit_letters()
-                self.text += internal
+        self._composer.key(keycode, internal)
+        self._take()
         self.update()
-
-    def commit_letters(self) -> None:
-        """Keep the raw letters as typed (e.g. before switching to EN mode)."""
-        self.text += self.pinyin
-        self.pinyin = ""
 
     def choose(self, candidate: str) -> None:
         """A candidate was tapped: commit it and keep the letters it did not consume."""
-        used = self.input_engine().consumed(self.pinyin, candidate)
-        self.text += candidate
-        self.pinyin = self.pinyin[used:]
+        self._composer.choose(candidate)
+        self._take()
         self.update()
+
+    def _take(self) -> None:
+        composer = self._composer
+        self.text, self.pinyin, self.chinese_mode = (composer.text, composer.pinyin,
+                                                     composer.chinese_mode)
 
     def update(self) -> None:
         """Refresh candidates and results for the current query."""
         self.services.session.search_text = self.query
-        self.candidates = (
-            self.input_engine().candidates(self.pinyin, limit=CANDIDATE_LIMIT)
-            if self.pinyin else []
-        )
+        self.candidates = self._composer.candidates
         self._show_candidates()
         hits = self.services.catalog.search(self.query, limit=RESULT_LIMIT) if self.query.strip() \
             else []
@@ -189,6 +125,7 @@ class SearchScreen(KioskScreen):
 
     def on_kv_post(self, base_widget) -> None:
         super().on_kv_post(base_widget)
+        self._composer = Composer(self.input_engine)
         resize = Clock.create_trigger(lambda _dt: self._resize_rows())
         self.ids.results.bind(width=resize)
         from kivy.app import App
@@ -204,8 +141,8 @@ class SearchScreen(KioskScreen):
 
     def reset(self) -> None:
         """Forget the query (visit ended)."""
-        self.text = self.pinyin = ""
-        self.chinese_mode = True
+        self._composer.reset()
+        self._take()
         if self.ids.results.data or self.candidates:
             self.update()
 

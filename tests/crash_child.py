@@ -18,7 +18,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kiosk.applying.applications import ApplicationService, NewApplication, NewAttachment, OutboxStorage
+from kiosk.applying.applications import (
+    ApplicationService,
+    NewApplication,
+    NewAttachment,
+    OutboxStorage,
+)
 from kiosk.config import load_config
 from kiosk.platform.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
 from offline_cache.outbox import State

@@ -23,8 +23,8 @@ from kiosk.finding.catalog import (
     import_catalog,
     load_catalog_file,
 )
-from kiosk.models import Matter
 from kiosk.finding.pinyin_keys import pinyin_keys
+from kiosk.models import Matter
 from offline_cache.catalog_store import CatalogRecord, CatalogStore
 from offline_cache.database import open_database
 from offline_cache.errors import CacheError

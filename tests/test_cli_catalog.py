@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from kiosk import cli
-from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
 from kiosk.commands.catalog import display_width
+from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
 
 SAMPLE = json.loads(SAMPLE_CATALOG.read_text(encoding="utf-8"))
 

@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import OutboxSection, load_config
-from kiosk.platform.client import parse_health
 from kiosk.applying.preflight import (
     BUILD_FLOOR,
     CITIZEN_MESSAGE_IDS,
@@ -32,6 +30,8 @@ from kiosk.applying.preflight import (
     check_key_file,
 )
 from kiosk.applying.receipt_numbers import make_receipt_number
+from kiosk.config import OutboxSection, load_config
+from kiosk.platform.client import parse_health
 from offline_cache.database import open_database
 from offline_cache.outbox import Outbox
 
@@ -360,12 +360,12 @@ def test_key_file_the_kiosk_user_cannot_read_refuses(tmp_path: Path) -> None:
 
 
 def test_require_accepting_raises_with_the_report(kiosk: Kiosk) -> None:
-    assert kiosk.applying.preflight().require_accepting(skew_s=1.0).accepting
+    assert kiosk.preflight().require_accepting(skew_s=1.0).accepting
     kiosk.application("quarantined")  # a warning does not raise
-    assert kiosk.applying.preflight().require_accepting().warnings
+    assert kiosk.preflight().require_accepting().warnings
     kiosk.disk_usage = lambda path: DiskUsage(1000 * MB, 880 * MB, 120 * MB)
     with pytest.raises(PreflightRefused) as caught:
-        kiosk.applying.preflight().require_accepting(skew_s=900.0)
+        kiosk.preflight().require_accepting(skew_s=900.0)
     refused = caught.value
     assert refused.citizen_message_id == "preflight.disk"
     assert [c.name for c in refused.report.refusals] == ["disk", "clock"]

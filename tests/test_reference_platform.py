@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import requests
 
-from kiosk.platform.signing import load_or_create_key_file, signed_headers
 from kiosk.applying.receipt_numbers import make_receipt_number
+from kiosk.platform.signing import load_or_create_key_file, signed_headers
 from reference_platform.matters import shipped_records
 
 try:  # tests/ is a package in some checkouts, a plain folder on sys.path in others

@@ -33,6 +33,7 @@ CONTRACT = {
     ("GET", "/api/v1/forms/{form_id}"),
     ("GET", "/api/v1/scenarios"),
     ("GET", "/api/v1/policies"),
+    ("POST", "/api/v1/identity/ecode"),
     ("POST", "/api/v1/licences/lookup"),
     ("PUT", "/api/v1/attachments/{sha256}"),
     ("POST", "/api/v1/applications"),

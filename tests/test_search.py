@@ -11,9 +11,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from kiosk.models import Matter
 from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
 from kiosk.finding.search import REASONS, SearchHit, SearchIndex, fold, query_terms
+from kiosk.models import Matter
 
 SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import wave
 from pathlib import Path
 
+from kiosk.assistance.sounds import RATE, TONES, ensure_tone
 from kiosk.models import Matter
 from kiosk.session import Session
-from kiosk.assistance.sounds import RATE, TONES, ensure_tone
 
 
 def test_wipe_forgets_the_visit_but_counts_it():

@@ -20,8 +20,15 @@ from pathlib import Path
 
 import pytest
 
+from kiosk.assistance.speech import (
+    VOICES,
+    Speaker,
+    SpeechError,
+    find_engine,
+    fix_wav_sizes,
+    voice_for,
+)
 from kiosk.config import SpeechSection
-from kiosk.assistance.speech import VOICES, Speaker, SpeechError, find_engine, fix_wav_sizes, voice_for
 
 ESPEAK = shutil.which("espeak-ng")
 needs_espeak = pytest.mark.skipif(

@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from kiosk.config import KioskSection, StaffCallSection
 from kiosk.assistance.staff_call import StaffCall, StaffCallEvent
+from kiosk.config import KioskSection, StaffCallSection
 from kiosk.platform.sync import NEVER, Schedule, SyncWorker
 from kiosk.platform.sync_thread import SyncEvent, SyncThread
 from tests.platform_server import PlatformServer

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from kiosk.config import SpeechSection
 from kiosk.assistance.speech import Speaker
+from kiosk.config import SpeechSection
 
 pytestmark = pytest.mark.gui
 

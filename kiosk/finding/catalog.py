@@ -34,7 +34,7 @@ if TYPE_CHECKING:
     from kiosk.finding.search import SearchHit, SearchIndex
 
 #: The catalogue shipped with the software, imported on first run so the kiosk is usable.
-SAMPLE_CATALOG: Path = Path(__file__).resolve().parent / "data" / "matters_guangan.json"
+SAMPLE_CATALOG: Path = Path(__file__).resolve().parent.parent / "data" / "matters_guangan.json"
 
 #: At most this many problems are spelled out in a :class:`CatalogFileError` message.
 MAX_REPORTED_PROBLEMS = 10
@@ -478,6 +478,18 @@ class CatalogService:
         from offline_cache.documents import DocumentCache
 
         return parse_guide(DocumentCache(self._connection()).get("guide", item_code))
+
+    def form_document(self, item_code: str) -> tuple[str | None, object | None]:
+        """The matter's form id (None: it has no form, or its record has not arrived) and
+        the cached FORM document (None until received)."""
+        from offline_cache.documents import DocumentCache
+
+        cache = DocumentCache(self._connection())
+        record = cache.get("matter", item_code)
+        form_id = record.get("form_id") if isinstance(record, dict) else None
+        if not isinstance(form_id, str) or not form_id:
+            return None, None
+        return form_id, cache.get("form", form_id)
 
     def store_document(self, kind: str, key: str, body: object, version: int | None) -> None:
         """Cache one platform document (a guide, a form) as the sync worker would."""

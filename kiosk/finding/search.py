@@ -47,8 +47,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 
-from kiosk.models import Matter
 from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
+from kiosk.models import Matter
 
 __all__ = ["REASONS", "SearchHit", "SearchIndex", "fold", "query_terms"]
 

@@ -22,6 +22,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from drivers.idcard.identity import IdNumberError, mask_number, validate_id_number
 from kiosk.config import is_loopback
 from kiosk.platform.signing import signed_headers
 
@@ -96,6 +97,35 @@ class Health:
     server_time: datetime | None = None
     skew_s: float | None = None
     """Kiosk clock minus platform clock, in seconds (positive: the kiosk is ahead)."""
+
+
+class PersonAnswer(dict[str, str]):
+    """The answer to POST /identity/ecode: a plain dict of the person's card fields whose
+    repr shows only the masked number (a dict slipping into a log must not leak a name)."""
+
+    def __repr__(self) -> str:
+        return f"PersonAnswer(id_number={mask_number(self.get('id_number', ''))!r})"
+
+    __str__ = __repr__
+
+
+@dataclass(frozen=True, repr=False)
+class Licence:
+    """An electronic licence the platform holds for a person (POST /licences/lookup).
+
+    ``fields`` holds what the licence says (names, numbers, addresses: personal data), so
+    the repr shows the type and the field names only."""
+
+    type: str
+    number: str
+    issuer: str
+    valid_to: str
+    fields: dict[str, Any] = field(default_factory=dict, hash=False)
+
+    def __repr__(self) -> str:
+        return f"Licence(type={self.type!r}, fields={sorted(self.fields)!r})"
+
+    __str__ = __repr__
 
 
 STATUSES = ("received", "accepted", "in_review", "needs_material", "approved", "rejected",
@@ -229,6 +259,59 @@ def parse_progress(body: bytes) -> Progress:
     )
 
 
+ECODE_REQUIRED = ("name", "id_number", "gender", "birth_date")
+ECODE_OPTIONAL = ("nation", "address", "valid_to")
+_ECODE_LIMITS = {"name": 64, "id_number": 32, "gender": 16, "birth_date": 16, "nation": 32,
+                 "address": 200, "valid_to": 16}
+
+
+def parse_ecode_answer(body: bytes) -> PersonAnswer:
+    """The person behind an e-ID code: all seven keys of the contract's answer as strings
+    (an absent or null optional key becomes ""), the ID number checked (format, date, check
+    character) and written with a capital X. Anything else is a TRANSIENT bad answer whose
+    message names the field but never its value."""
+    what = "POST /identity/ecode"
+    data = parse_json_object(body, what)
+    answer = PersonAnswer()
+    for name in ECODE_REQUIRED + ECODE_OPTIONAL:
+        value = data.get(name)
+        if value is None and name in ECODE_OPTIONAL:
+            value = ""
+        if not isinstance(value, str):
+            raise _bad_answer(what, f"{name} missing or not a string")
+        if len(value) > _ECODE_LIMITS[name] or not value.isprintable():
+            raise _bad_answer(what, f"{name} too long or not printable")
+        answer[name] = value
+    if not answer["name"]:
+        raise _bad_answer(what, "name is empty")
+    try:
+        answer["id_number"] = validate_id_number(answer["id_number"])
+    except IdNumberError:
+        raise _bad_answer(what, "id_number is not a valid ID number") from None
+    return answer
+
+
+def parse_licences(body: bytes) -> list[Licence]:
+    """The answer to POST /licences/lookup: every entry must be a complete licence, or the
+    whole answer is refused (TRANSIENT) rather than half believed."""
+    what = "POST /licences/lookup"
+    result = []
+    for position, entry in enumerate(parse_json_list(body, what)):
+        if not isinstance(entry, dict):
+            raise _bad_answer(what, f"licence {position} is not an object")
+        texts = {}
+        for name in ("type", "number", "issuer", "valid_to"):
+            value = entry.get(name)
+            if not isinstance(value, str) or (name in ("type", "number") and not value):
+                raise _bad_answer(what, f"licence {position}: {name} missing or not a string")
+            texts[name] = value
+        fields = entry.get("fields")
+        if not isinstance(fields, dict):
+            raise _bad_answer(what, f"licence {position}: fields is not an object")
+        result.append(Licence(fields=fields, **texts))
+    return result
+
+
 def parse_health(body: bytes, local_now: float) -> Health:
     """The /health answer; ``time`` (ISO 8601 with offset) gives the clock skew."""
     data = parse_json_object(body, "GET /health")
@@ -346,6 +429,17 @@ class PlatformClient:
     def document(self, path: str) -> Any:
         """A cacheable document: a guide, a form, the scenarios or the policies."""
         return _parse_json(self.request("GET", path).content, f"GET {path}")
+
+    def resolve_ecode(self, code: str) -> PersonAnswer:
+        """POST /identity/ecode: who the e-ID QR code stands for (see
+        :func:`parse_ecode_answer`). An unknown or expired code is a PlatformError with
+        status 404 and code ``unknown_code`` (Failure.RECORD: ask for a fresh code)."""
+        return parse_ecode_answer(self._json("POST", "/identity/ecode", {"code": code}))
+
+    def lookup_licences(self, id_number: str) -> list[Licence]:
+        """POST /licences/lookup: the person's e-licences (the number goes in the body,
+        never in the URL); an empty list when the platform holds none."""
+        return parse_licences(self._json("POST", "/licences/lookup", {"id_number": id_number}))
 
     def heartbeat(self, report: Mapping[str, Any]) -> dict[str, Any]:
         """POST /kiosks/{id}/heartbeat with device states and queue depth."""

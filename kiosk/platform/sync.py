@@ -320,7 +320,7 @@ class SyncWorker:
 
     def _housekeeping(self, report: SyncReport) -> None:
         """Heartbeat, catalogue delta, cached documents: each on its own schedule."""
-        from kiosk import platform_sync
+        from kiosk.platform import catalog_sync as platform_sync
 
         conn = self.storage.conn
         if self._heartbeat_requested.is_set():
