@@ -114,12 +114,15 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
     ``BEGIN IMMEDIATE`` takes the write lock up front, so a concurrent writer waits on the
     busy timeout here rather than failing later with a deadlock-style ``SQLITE_BUSY``.
+    Under WAL the pages reach the disk at ``COMMIT``, so that is where a full disk fails
+    (``SQLITE_FULL``); SQLite then keeps the transaction open, and it is rolled back here
+    too, so the connection never stays holding the write lock and a half-made change.
     """
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")

@@ -20,8 +20,9 @@ from kiosk.applying.applications import (
     parse_application_document,
     read_application_file,
 )
-from kiosk.cli import main
 from kiosk.applying.receipt_numbers import parse_receipt_number
+from kiosk.cli import main
+from kiosk.platform.signing import create_key_file
 from offline_cache.outbox import State
 from tests.kiosk_files import (
     KIOSK_ID,
@@ -154,6 +155,7 @@ def test_recovery_quarantines_a_record_whose_file_vanished(storage, tmp_path: Pa
 
 def test_queue_add_status_and_retry_commands(tmp_path: Path, capsys):
     config = write_config(tmp_path)
+    create_key_file(tmp_path / "platform.key")  # queue add runs the Apply gates (keys)
     path = write_application(tmp_path / "in", 7, files=2)
     assert main(["--config", str(config), "queue", "add", str(path)]) == 0
     receipt_no = capsys.readouterr().out.strip()

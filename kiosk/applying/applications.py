@@ -9,6 +9,10 @@ receipt may be printed.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import hashlib
+import logging
 import sqlite3
 import time
 from collections.abc import Callable
@@ -17,10 +21,11 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from kiosk.config import KioskConfig
 from kiosk.applying.receipt_numbers import make_receipt_number
+from kiosk.config import KioskConfig
 from offline_cache.attachments import AttachmentStore
 from offline_cache.database import open_database
+from offline_cache.migrations import primary_error_code
 from offline_cache.outbox import Outbox
 from offline_cache.sealing import load_or_create_master_key
 
@@ -29,9 +34,32 @@ CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 DELIVERY_METHODS = ("pickup", "express")
 
+log = logging.getLogger(__name__)
+
 
 class ApplicationError(ValueError):
     """An application that cannot be accepted as given (says which part, never the data)."""
+
+
+class StorageFull(ApplicationError):
+    """The kiosk's disk had no room for the application; nothing of it was kept.
+
+    Raised by :meth:`ApplicationService.submit` for SQLite's ``SQLITE_FULL`` and for
+    ``ENOSPC``/``EDQUOT`` while writing a file. The transaction was rolled back and the files
+    this submission wrote were removed, so submitting again once space is freed is safe and
+    makes no duplicate. ``citizen_message_id`` is what the screens translate.
+    """
+
+    citizen_message_id = "submit.storage_full"
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """True for the errors a full disk (or an exhausted quota) gives while writing."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    if isinstance(error, sqlite3.Error):
+        return primary_error_code(error) == sqlite3.SQLITE_FULL
+    return False
 
 
 @dataclass(frozen=True)
@@ -141,38 +169,100 @@ class ApplicationService:
         self.on_submitted = on_submitted
 
     def submit(self, application: NewApplication) -> str:
-        """Seal ``application`` durably and return its receipt number."""
+        """Seal ``application`` durably and return its receipt number.
+
+        All or nothing: when the disk is full (:class:`StorageFull`) or anything else fails
+        before the commit, the transaction is rolled back and the attachment files that this
+        call wrote and no application references are removed again, so the outbox holds
+        exactly what it held before and the earlier applications keep syncing.
+        """
         application.check()
         if self.preflight is not None:
             self.preflight()
         store, outbox = self.storage.store, self.storage.outbox
-        described = []
-        linked = []
-        for attachment in application.attachments:
-            digest = store.put(attachment.data)
-            size = len(attachment.data)
-            described.append({"name": attachment.name, "sha256": digest, "size": size,
-                              "content_type": attachment.content_type})
-            linked.append((digest, attachment.content_type, size))
-        created_at = datetime.fromtimestamp(outbox.clock()).astimezone()
-        payload = {
-            "applicant": application.applicant,
-            "form": application.form,
-            "delivery": application.delivery,
-            "attachments": described,
-            "created_at": created_at.isoformat(timespec="seconds"),
-        }
-        _local_id, receipt_no = outbox.enqueue(application.item_code, payload, linked)
+        written: list[str] = []
+        try:
+            described, linked = self._store_files(application, written)
+            created_at = datetime.fromtimestamp(outbox.clock()).astimezone()
+            payload = {
+                "applicant": application.applicant,
+                "form": application.form,
+                "delivery": application.delivery,
+                "attachments": described,
+                "created_at": created_at.isoformat(timespec="seconds"),
+            }
+            _local_id, receipt_no = outbox.enqueue(application.item_code, payload, linked)
+        except (OSError, sqlite3.Error) as error:
+            self._undo(written)
+            if is_storage_full(error):
+                raise StorageFull(
+                    "storage full: the kiosk's disk has no room left, so the application was"
+                    " not saved and nothing of it was kept; free space under"
+                    f" {self.storage.config.storage.data_dir}") from None
+            raise
+        except BaseException:
+            self._undo(written)
+            raise
         # A file of identical content may have been purged by retention between put() (which
         # found it present) and the commit; now that the row references it, nothing deletes
         # it any more, so writing it again closes that window.
         for attachment, (digest, _kind, _size) in zip(application.attachments, linked,
                                                       strict=True):
             if not store.path(digest).exists():
-                store.put(attachment.data)
+                try:
+                    store.put(attachment.data)
+                except OSError as error:
+                    # The application is sealed and numbered: failing now would make the
+                    # citizen apply twice. Start-up recovery quarantines it for a technician.
+                    log.error("sealed application lacks attachment %s: %s", digest[:12],
+                              error.strerror or type(error).__name__)
         if self.on_submitted is not None:
             self.on_submitted()
         return receipt_no
+
+    def _store_files(self, application: NewApplication, written: list[str]
+                     ) -> tuple[list[dict[str, Any]], list[tuple[str, str, int]]]:
+        """Write the attachments (durable before any row points at them).
+
+        ``written`` collects the digests of files that did not exist before, as they are
+        made, so that a failure half-way knows which files are this submission's own.
+        """
+        store = self.storage.store
+        described = []
+        linked = []
+        for attachment in application.attachments:
+            digest = hashlib.sha256(attachment.data).hexdigest()
+            existed = store.path(digest).exists()
+            store.put(attachment.data)
+            if not existed:
+                written.append(digest)
+            size = len(attachment.data)
+            described.append({"name": attachment.name, "sha256": digest, "size": size,
+                              "content_type": attachment.content_type})
+            linked.append((digest, attachment.content_type, size))
+        return described, linked
+
+    def _undo(self, written: list[str]) -> None:
+        """After a failed submission: no open transaction, none of its orphan files.
+
+        A file is kept when some application references it (another submission of the same
+        photo committed meanwhile); one that a concurrent submission is about to commit and
+        that is removed here is written again by that submission after its commit.
+        """
+        conn = self.storage.conn
+        if conn.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        if not written:
+            return
+        try:
+            referenced = self.storage.outbox.referenced_attachments()
+        except sqlite3.Error:
+            return  # cannot tell: start-up reconciliation removes true orphans later
+        for digest in written:
+            if digest not in referenced:
+                with contextlib.suppress(OSError):
+                    self.storage.store.delete(digest)
 
 
 def application_body(receipt_no: str, kiosk_id: str, item_code: str,

@@ -33,9 +33,27 @@ class DocumentFetcher:
 
     def fetch(self, path: str, done: Done) -> None:
         """Fetch ``path`` (e.g. ``/matters/CODE/guide``); returns at once."""
-        self._pool.submit(self._run, path, done)
 
-    def _run(self, path: str, done: Done) -> None:
+        def finished(body: Any, error: Exception | None) -> None:
+            if error is not None:
+                done(None, str(error) or type(error).__name__)
+            elif isinstance(body, dict):
+                done(body, None)
+            else:
+                done(None, "the platform's answer is not a document")
+
+        self.call(lambda client: client.document(path), finished)
+
+    def call(self, request: Callable[[Any], Any],
+             done: Callable[[Any, Exception | None], None]) -> None:
+        """Run ``request(client)`` on the fetch thread (e-ID codes, e-licences); returns at
+        once. ``done(result, None)`` or ``done(None, error)`` is called on that thread; the
+        error is the :class:`PlatformError` (its ``code`` says e.g. ``unknown_code``) or the
+        reason the kiosk could not ask (no key, no network)."""
+        self._pool.submit(self._call, request, done)
+
+    def _call(self, request: Callable[[Any], Any],
+              done: Callable[[Any, Exception | None], None]) -> None:
         from kiosk.platform.client import PlatformError
         from kiosk.platform.signing import KeyFileError
 
@@ -44,19 +62,16 @@ class DocumentFetcher:
                 from kiosk.platform.sync import make_client
 
                 self._client = make_client(self._config)
-            body = self._client.document(path)
+            result = request(self._client)
         except (PlatformError, KeyFileError, OSError) as error:
-            log.info("fetching %s on demand failed: %s", path, error)
-            done(None, str(error))
+            log.info("a platform request on demand failed: %s", type(error).__name__)
+            done(None, error)
             return
-        except Exception:  # never let a fetch kill the thread; the guide stays "pending"
-            log.exception("fetching %s on demand failed", path)
-            done(None, "unexpected error")
+        except Exception as error:  # never let a request kill the thread
+            log.exception("a platform request on demand failed")
+            done(None, error)
             return
-        if isinstance(body, dict):
-            done(body, None)
-        else:
-            done(None, "the platform's answer is not a document")
+        done(result, None)
 
     def close(self) -> None:
         """Stop taking fetches; one in flight finishes on its own."""
