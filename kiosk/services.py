@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 from kiosk.assistance.speech import Speaker
 from kiosk.assistance.staff_call import StaffCall
 from kiosk.config import KioskConfig
+from kiosk.devices.hub import DeviceHub
 from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
 from kiosk.finding.documents_on_demand import DocumentFetcher
 from kiosk.i18n import Translator
@@ -44,6 +45,7 @@ class KioskServices:
     speaker: Speaker
     staff_call: StaffCall
     documents: DocumentFetcher
+    devices: DeviceHub
     _applications: ApplicationService | None = field(default=None, repr=False)
     _pinyin_input: PinyinInput | None = field(default=None, repr=False)
     _pinyin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -128,6 +130,7 @@ class KioskServices:
         catalog = CatalogService(config.storage.database)
         catalog.ensure_loaded(SAMPLE_CATALOG)
         staff_call = StaffCall(config.kiosk, config.staff_call)
+        devices = DeviceHub(config.devices)
         return cls(
             config=config,
             catalog=catalog,
@@ -138,25 +141,28 @@ class KioskServices:
                 interval=config.platform.health_interval,
                 timeout=min(config.platform.timeout, 5.0),
             ),
-            sync=SyncThread(partial(_make_worker, config, staff_call),
+            sync=SyncThread(partial(_make_worker, config, staff_call, devices),
                             config.platform.sync_interval,
                             offline_interval_s=config.platform.health_interval),
             speaker=Speaker(config.speech),
             staff_call=staff_call,
             documents=DocumentFetcher(config),
+            devices=devices,
         )
 
 
-def _make_worker(config: KioskConfig, staff_call: StaffCall) -> SyncWorker:
+def _make_worker(config: KioskConfig, staff_call: StaffCall, devices: DeviceHub) -> SyncWorker:
     """Built on the sync thread (its SQLite connection belongs there).
 
-    The heartbeat reports the staff call among the devices (it is the hall's help button),
-    and a call or its end sends one at once.
+    The heartbeat reports the reader, printer and camera as their supervisors see them, and
+    the staff call among them (it is the hall's help button); a call or its end sends one
+    at once.
     """
     from kiosk.platform.sync import make_worker
 
     worker = make_worker(config)
-    worker.device_states = lambda: {"staff_call": staff_call.device_state()}
+    worker.device_states = lambda: {**devices.states(),
+                                    "staff_call": staff_call.device_state()}
     staff_call.add_listener(lambda event: worker.request_heartbeat()
                             if event.kind in ("called", "ended") else None)
     return worker

@@ -41,6 +41,19 @@ _MATERIALS = (
 )
 
 
+JOURNEY_MATERIALS: dict[str, tuple[tuple[str, str | None], ...]] = {
+    # 居住证办理, the apply journey's matter (etc/journeys/apply.json): the card read at the
+    # kiosk stands for the ID card, the form is filled there, so exactly one material is
+    # photographed, online or offline (no e-licence decides it)
+    "512B0011200070-511602000000-000-11511300008778693M-1-00": (
+        ("申请人居民身份证", None),
+        ("居住证明（租房合同或房产证明）", None),
+        ("申请表", None),
+    ),
+}
+"""Fixed material lists of the journey matters; every other guide's list is generated."""
+
+
 def marked(text: str) -> str:
     """``text`` with the sample marker in front."""
     return MARK + text
@@ -50,10 +63,12 @@ def guide(record: dict[str, Any], version: int) -> dict[str, Any]:
     """The GUIDE of one matter (contract fields only)."""
     code = record["item_code"]
     pick = code_hash(code, "guide")
-    count = 2 + pick % 4
+    fixed = JOURNEY_MATERIALS.get(code)
+    count = len(fixed) if fixed else 2 + pick % 4
     materials = []
     for index in range(count):
-        name, licence = _MATERIALS[(pick // 7 + index * 3) % len(_MATERIALS)]
+        name, licence = fixed[index] if fixed else \
+            _MATERIALS[(pick // 7 + index * 3) % len(_MATERIALS)]
         if any(m["name"] == marked(name) for m in materials):
             continue
         materials.append({

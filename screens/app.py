@@ -36,6 +36,13 @@ SCREENS: dict[str, tuple[str, str]] = {
     "catalogue": ("screens.catalogue", "CatalogueScreen"),
     "search": ("screens.search", "SearchScreen"),
     "guide": ("screens.guide", "GuideScreen"),
+    "identify": ("screens.identify", "IdentifyScreen"),
+    "form": ("screens.form", "FormScreen"),
+    "materials": ("screens.materials", "MaterialsScreen"),
+    "capture": ("screens.capture", "CaptureScreen"),
+    "review": ("screens.review", "ReviewScreen"),
+    "delivery": ("screens.delivery", "DeliveryScreen"),
+    "done": ("screens.done", "DoneScreen"),
 }
 """Screen name -> (module, class); modules are imported when the screen is first shown."""
 
@@ -67,6 +74,10 @@ class KioskApp(App):
         self._sounds: dict[str, object] = {}
         self.speech_available = services.speaker.available
         self.staff_dialog = None  # the "waiting for staff" dialog while a call is open
+        self.busy_dialog = None  # "fetching the form..." while the platform is asked
+        from screens.apply_flow import ApplyFlow
+
+        self.flow = ApplyFlow(self)
         tr.use(services.translator)
         services.translator.add_listener(self._on_language)
         self._on_language(services.translator.language)
@@ -96,6 +107,13 @@ class KioskApp(App):
         if event.kind == "queue" and event.pending is not None:
             pending = event.pending
             Clock.schedule_once(lambda _dt: setattr(self, "pending", pending))
+        elif event.kind == "acknowledged" and event.receipt_no:
+            receipt_no, number = event.receipt_no, event.application_no or ""
+            Clock.schedule_once(lambda _dt: self._acknowledged(receipt_no, number))
+
+    def _acknowledged(self, receipt_no: str, application_no: str) -> None:
+        if self.manager.has_screen("done"):
+            self.manager.get_screen("done").acknowledged(receipt_no, application_no)
 
     def on_start(self) -> None:
         """Start background probes once the window exists.
@@ -105,6 +123,7 @@ class KioskApp(App):
         which otherwise took 70-120 ms, from landing on a citizen's keystroke.
         """
         self.services.connectivity.start()
+        self.services.devices.start()
         self.services.sync.start()
         Clock.schedule_once(self._warm_up, 0.5)
 
@@ -131,6 +150,7 @@ class KioskApp(App):
         self.end_staff_call("visit_ended")
         self.services.staff_call.close()
         self.services.documents.close()
+        self.services.devices.stop()
         self.services.session.wipe()
 
     def load_kv(self, filename=None) -> bool:
@@ -185,6 +205,7 @@ class KioskApp(App):
         """Wipe everything the visit left and return to the attract loop as the next citizen
         should find it: no dialog open, the configured language, normal text, silence."""
         self.services.session.wipe()
+        self.flow.reset()
         self.idle.disarm()
         self.services.speaker.stop()
         self.end_staff_call("visit_ended")
@@ -205,6 +226,23 @@ class KioskApp(App):
         for child in list(Window.children):
             if isinstance(child, ModalView):
                 child.dismiss(animation=False)
+        self.busy_dialog = None
+
+    def show_busy(self, message: str) -> None:
+        """A dialog without buttons while the kiosk waits for the platform (seconds)."""
+        from screens.widgets import Notice
+
+        self.hide_busy()
+        self.busy_dialog = Notice(title=message, message="")
+        self.busy_dialog.ids.ok.opacity = 0
+        self.busy_dialog.ids.ok.disabled = True
+        self.busy_dialog.open(animation=False)
+
+    def hide_busy(self) -> None:
+        """Close the busy dialog, if one is open."""
+        dialog, self.busy_dialog = self.busy_dialog, None
+        if dialog is not None:
+            dialog.dismiss(animation=False)
 
     def open_matter(self, matter: Matter) -> None:
         """Show the office guide of ``matter``."""

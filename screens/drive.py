@@ -16,8 +16,17 @@ A script is JSON: ``{"name": ..., "steps": [STEP, ...]}``, each step one object:
 - ``{"screenshot": "FILE.png"}``: relative to the script's ``--out-dir``
 - ``{"idle": SECONDS}``: let time pass with no touch (the idle policy runs)
 
-Device steps (card on the reader, a QR code or page before the camera, printer paper) come
-with the apply journey, when the app holds the devices.
+Device steps act on the emulated devices the configuration names; with a real device
+the step says what a person must do instead and goes on (the same script accepts a kiosk
+with real hardware, a card lying on its reader):
+
+- ``{"card_on": "resident"}`` / ``{"card_off": true}``: a sample card on the emulated reader
+- ``{"show": "document"}``: the emulated camera's scene (document, qr, face, blank)
+- ``{"show_qr": "TEXT"}``: a QR code of TEXT before the emulated camera
+- ``{"show_ecode": "resident"}``: a fresh electronic ID code of a sample person (the
+  reference platform's sample codes; a real platform's come from the citizen's phone)
+- ``{"paper": "out"}``: the emulated printer's paper (ok, low, out)
+- ``{"expect_printed": "TEXT"}``: the emulated printer printed a line holding TEXT
 """
 
 from __future__ import annotations
@@ -29,7 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 STEP_KINDS = ("start", "tap", "tap_text", "type", "wait_screen", "expect_text",
-              "expect_no_text", "screenshot", "idle")
+              "expect_no_text", "screenshot", "idle", "card_on", "card_off", "show", "show_qr",
+              "show_ecode", "paper", "expect_printed")
 
 
 class ScriptError(ValueError):
@@ -78,6 +88,7 @@ class Driver:
     """Runs steps on a started :class:`screens.harness.HeadlessKiosk`."""
 
     def __init__(self, kiosk, out_dir: Path) -> None:
+        self.notes: list[str] = []  # device steps a person does on real hardware
         self.kiosk = kiosk
         self.app = kiosk.app
         self.out_dir = out_dir
@@ -172,6 +183,55 @@ class Driver:
         while time.monotonic() < deadline:
             self.kiosk.pump()
 
+    # -- devices -------------------------------------------------------------------------
+    def emulated(self, device: str, step: Step, instead: str):
+        """The emulator of ``device``, or None after saying what a person must do instead."""
+        controls = self.app.services.devices.emulators
+        emulator = getattr(controls, {"idcard": "reader"}.get(device, device))
+        if emulator is None:
+            self.notes.append(f"step {step.number}: {device} is real: {instead}")
+            return None
+        return controls
+
+    def _card_on(self, step: Step) -> None:
+        controls = self.emulated("idcard", step, "a card must lie on the reader")
+        if controls is not None:
+            key = step.value if isinstance(step.value, str) else "resident"
+            controls.card_on(key)
+
+    def _card_off(self, step: Step) -> None:
+        controls = self.emulated("idcard", step, "take the card off the reader")
+        if controls is not None:
+            controls.card_off()
+
+    def _show(self, step: Step) -> None:
+        controls = self.emulated("camera", step, f"hold a {step.value} before the camera")
+        if controls is not None:
+            controls.show_scene(str(step.value))
+
+    def _show_qr(self, step: Step) -> None:
+        controls = self.emulated("camera", step, "hold the QR code before the camera")
+        if controls is not None:
+            controls.show_qr(str(step.value))
+
+    def _show_ecode(self, step: Step) -> None:
+        controls = self.emulated("camera", step, "show the phone's e-ID code to the camera")
+        if controls is not None:
+            from reference_platform.samples import ecode_for_card
+
+            controls.show_qr(ecode_for_card(str(step.value)))
+
+    def _paper(self, step: Step) -> None:
+        controls = self.emulated("printer", step, f"make the paper {step.value}")
+        if controls is not None:
+            controls.set_paper(str(step.value))
+
+    def _expect_printed(self, step: Step) -> None:
+        controls = self.emulated("printer", step, f"check the slip says {step.value}")
+        if controls is not None:
+            self.until(lambda: any(str(step.value) in line for line in controls.printed_lines()),
+                       step, f"the printer did not print {step.value!r}")
+
     def until(self, find, step: Step, failure: str):
         """Pump frames until ``find()`` gives something, at most the step's seconds."""
         deadline = time.monotonic() + step.seconds
@@ -220,5 +280,6 @@ def drive(kiosk, script: Path, out_dir: Path, report=print) -> bool:
             report(f"FAIL {step.number:>3} {step}: {failure}")
             report(f"     screen {app.manager.current!r} shows: {shown}")
             return False
-        report(f"ok   {step.number:>3} {step}")
+        noted = f" ({driver.notes.pop()})" if driver.notes else ""
+        report(f"ok   {step.number:>3} {step}{noted}")
     return True

@@ -39,6 +39,7 @@ class FieldRow(ButtonBehavior, BoxLayout):
     active = BooleanProperty(False)  # the keyboard types into this field now
     required = BooleanProperty(False)
     field_name = StringProperty("")
+    editable = BooleanProperty(True)  # False: read from the card, shown but not typed
 
 
 class ChoiceRow(BoxLayout):
@@ -50,12 +51,20 @@ class ChoiceRow(BoxLayout):
     badge = StringProperty("")
     message = StringProperty("")
     field_name = StringProperty("")
+    locked = StringProperty("")  # read from the card: these words instead of the buttons
     on_choose = ObjectProperty(None, allownone=True)  # called with the chosen text
 
-    def on_choices(self, *_args) -> None:
+    def on_kv_post(self, base_widget) -> None:
+        super().on_kv_post(base_widget)
         self._build()
 
+    def on_choices(self, *_args) -> None:
+        if "buttons" in self.ids:  # choices given to the constructor arrive before the kv
+            self._build()
+
     def on_value(self, *_args) -> None:
+        if "buttons" not in self.ids:
+            return
         for button in self.ids.buttons.children:
             selected = button.choice == self.value
             button.bg_color = theme.PRIMARY if selected else theme.SURFACE
@@ -100,6 +109,7 @@ class EntryPad(BoxLayout):
 
     candidates = ListProperty([])
     kind = StringProperty("pinyin")
+    shown = BooleanProperty(False)  # a field is being typed into: the keyboard is on screen
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -112,6 +122,7 @@ class EntryPad(BoxLayout):
         self.composer = composer
         self.on_change = on_change
         self.kind = kind
+        self.shown = composer is not None
         self.ids.keyboard.use(kind)
         self._show_candidates()
 

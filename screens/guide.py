@@ -32,6 +32,7 @@ class GuideScreen(KioskScreen):
     area_code = StringProperty("")
     guide_text = StringProperty("")  # empty: the platform's guide has not arrived yet
     fetching = BooleanProperty(False)  # the guide is being fetched from the platform now
+    can_apply = BooleanProperty(False)  # the matter has an application form on this kiosk
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -48,6 +49,7 @@ class GuideScreen(KioskScreen):
         self.item_code = matter.item_code
         self.area_code = matter.area_code
         guide = self.services.catalog.guide(matter.item_code)
+        self.can_apply = self.services.catalog.form_document(matter.item_code)[0] is not None
         self.guide_text = guide_text(guide) if guide else ""
         self.fetching = False
         if guide is None:
@@ -74,6 +76,12 @@ class GuideScreen(KioskScreen):
                 and self.manager.current == self.name:
             self.on_pre_enter()
 
+    def apply(self) -> None:
+        """"Apply for this service here": the apply journey starts with this matter."""
+        matter = self.services.session.matter
+        if matter is not None:
+            App.get_running_app().flow.start(matter)
+
     def on_language(self, language: str) -> None:
         self.on_pre_enter()
 
@@ -87,6 +95,7 @@ class GuideScreen(KioskScreen):
         self.name_text = self.department = self.task_type = self.item_code = ""
         self.area_code = self.guide_text = ""
         self.fetching = False
+        self.can_apply = False
         self._asked.clear()
 
 

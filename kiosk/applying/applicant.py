@@ -25,6 +25,7 @@ from drivers.idcard.identity import (
     validate_id_number,
 )
 
+# mask_number is re-exported: the screens show numbers masked and may not import drivers
 __all__ = [
     "ENTRY_MESSAGES",
     "ENTRY_STATUSES",
@@ -36,6 +37,7 @@ __all__ = [
     "EntryError",
     "check_name",
     "check_typed_number",
+    "mask_number",
     "normalize_typed_number",
     "usable_text",
 ]

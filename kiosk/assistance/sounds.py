@@ -20,6 +20,8 @@ TONES: dict[str, tuple[tuple[float, float], ...]] = {
     # a rising triple carries across a busy hall when staff are called
     "call_staff": ((523.0, 0.15), (659.0, 0.15), (784.0, 0.30)),
     "tap": ((1200.0, 0.03),),
+    # a short rising pair: a photo was taken, a card was read
+    "done": ((784.0, 0.08), (1047.0, 0.14)),
 }
 
 

@@ -1,0 +1,98 @@
+"""The materials of the guide, each with what the kiosk does about it.
+
+"From e-licence" (the platform already holds it), "photograph now", or "not needed here"
+(the ID card that was just read, the form filled on this kiosk). A material to photograph
+opens the capture screen; one already photographed can be taken again.
+"""
+
+from __future__ import annotations
+
+import os
+
+from kivy.app import App
+from kivy.lang import Builder
+from kivy.metrics import dp
+from kivy.properties import BooleanProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from screens.i18n import tr
+from screens.widgets import KioskScreen
+
+
+class MaterialRow(BoxLayout):
+    """One material: its name, its state in words, and a button when it is to photograph."""
+
+    name_text = StringProperty("")
+    state_text = StringProperty("")
+    action_text = StringProperty("")  # empty: nothing to do here
+    done = BooleanProperty(False)
+    material = StringProperty("")
+
+
+def material_state(how: str, pages_taken: int, pages: int) -> str:
+    """The words beside a material."""
+    if how == "licence":
+        return tr._("From e-licence: nothing to bring")
+    if how == "not_needed":
+        return tr._("Not needed here")
+    if pages_taken >= pages:
+        return tr._("Photographed")
+    if pages == 2:
+        return tr._("Photograph now: front and back")
+    return tr._("Photograph now")
+
+
+class MaterialsScreen(KioskScreen):
+    """The list; Next is enabled once every material to photograph has its pages."""
+
+    complete = BooleanProperty(False)
+
+    def on_pre_enter(self, *args) -> None:
+        draft = self.services.session.draft
+        box = self.ids.materials
+        box.clear_widgets()
+        if draft is None:
+            return
+        self.title = tr._("Materials")
+        photographed = 0
+        for need in draft.materials:
+            taken = len(draft.captured.get(need.name, ()))
+            row = MaterialRow(name_text=need.name, material=need.name,
+                              state_text=material_state(need.how, taken, need.pages),
+                              done=need.how != "photograph" or taken >= need.pages)
+            if need.how == "photograph":
+                photographed += 1  # material_1 is the first material to photograph
+                row.action_text = tr._("Photograph again") if row.done else tr._("Photograph")
+                row.ids.action.automation_id = f"material_{photographed}"
+            box.add_widget(row)
+        if not draft.materials:
+            self.ids.materials_empty.height = dp(80)
+        self.complete = not draft.missing_materials()
+
+    def photograph(self, material: str) -> None:
+        """Open the camera for ``material``'s pages."""
+        App.get_running_app().flow.capture("document", material)
+
+    def next(self) -> None:
+        """Every page is there: on to the review."""
+        if self.complete:
+            App.get_running_app().show("review")
+
+    def spoken_text(self) -> str:
+        draft = self.services.session.draft
+        lines = [self.title]
+        for row in reversed(self.ids.materials.children):
+            lines.append(f"{row.name_text}: {row.state_text}")
+        return "\n".join(lines) if draft else self.title
+
+    def on_language(self, language: str) -> None:
+        if self.manager is not None and self.manager.current == self.name:
+            self.on_pre_enter()
+
+    def reset(self) -> None:
+        """Nothing of the visit remains."""
+        self.ids.materials.clear_widgets()
+        self.complete = False
+
+
+Builder.load_file(os.path.join(os.path.dirname(__file__), "materials.kv"))
