@@ -22,20 +22,20 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, NumericProperty, ObjectProperty, StringProperty
 
 from screens.camera_view import CameraView  # noqa: F401 (registers the kv class)
-from screens.i18n import tr
+from screens.i18n import N_, tr
 from screens.widgets import KioskScreen
 
 PROBLEM_ADVICE = {
-    "no_page": "Lay the page flat under the camera, inside the picture",
-    "blurred": "Hold still: the picture is blurred",
-    "glare": "Too much glare: tilt the page a little",
-    "too_small": "Bring the page closer to the camera",
+    "no_page": N_("Lay the page flat under the camera, inside the picture"),
+    "blurred": N_("Hold still: the picture is blurred"),
+    "glare": N_("Too much glare: tilt the page a little"),
+    "too_small": N_("Bring the page closer to the camera"),
 }
 """Machine words of the page check -> what the citizen should do (message ids)."""
 FACE_ADVICE = {
-    "no_face": "Please look at the camera",
-    "come_closer": "Please come a little closer",
-    "ok": "Hold still...",
+    "no_face": N_("Please look at the camera"),
+    "come_closer": N_("Please come a little closer"),
+    "ok": N_("Hold still..."),
 }
 
 
@@ -111,7 +111,7 @@ class CaptureScreen(KioskScreen):
             self._taken_photo(update.page_jpeg)
             return
         problem = update.problems[0] if update.problems else None
-        self.advice = tr._(PROBLEM_ADVICE.get(problem, "Hold still...")) if problem else \
+        self.advice = tr._(PROBLEM_ADVICE.get(problem, FACE_ADVICE["ok"])) if problem else \
             tr._("Hold still...")
 
     def _face_update(self, update) -> None:
@@ -120,7 +120,7 @@ class CaptureScreen(KioskScreen):
         if update.still_jpeg:
             self._taken_photo(update.still_jpeg)
             return
-        self.advice = tr._(FACE_ADVICE.get(update.advice, "Please look at the camera"))
+        self.advice = tr._(FACE_ADVICE.get(update.advice, FACE_ADVICE["no_face"]))
 
     def take_now(self) -> None:
         """"Take the photo now": the next frame, whatever the page check says."""

@@ -25,7 +25,7 @@ from kiosk.applying.applications import ApplicationError, StorageFull
 from kiosk.applying.draft import DraftIncomplete
 from kiosk.applying.preflight import PreflightRefused
 from kiosk.applying.receipts import facts_from_outbox, receipt_for, receipt_qr_payload
-from screens.i18n import tr
+from screens.i18n import N_, tr
 from screens.widgets import KioskScreen
 
 log = logging.getLogger(__name__)
@@ -33,10 +33,10 @@ log = logging.getLogger(__name__)
 OFFICIAL_NUMBER_WAIT_S = 6.0
 """How long an online kiosk waits for the platform's number before printing without it."""
 PRINTER_PROBLEMS = {
-    "paper_out": "The printer is out of paper.",
-    "cover_open": "The printer's cover is open.",
-    "offline": "The printer is not working right now.",
-    "failed": "The printer is not working right now.",
+    "paper_out": N_("The printer is out of paper."),
+    "cover_open": N_("The printer's cover is open."),
+    "offline": N_("The printer is not working right now."),
+    "failed": N_("The printer is not working right now."),
 }
 
 

@@ -10,7 +10,7 @@ A script is JSON: ``{"name": ..., "steps": [STEP, ...]}``, each step one object:
 - ``{"start": true}``: touch the attract screen to begin a visit
 - ``{"tap": "ID"}``: tap the widget with that automation id (an open dialog first)
 - ``{"tap_text": "TEXT"}``: tap what shows TEXT (a list row, a button)
-- ``{"type": "juzhu"}``: tap those keys on the on-screen keyboard
+- ``{"type": "juzhu"}``: tap those keys on the on-screen keyboard (``\b`` is Delete)
 - ``{"wait_screen": "NAME", "seconds": 10}``: until that screen is shown
 - ``{"expect_text": "TEXT"}`` / ``{"expect_no_text": "TEXT"}``: on screen (or not)
 - ``{"screenshot": "FILE.png"}``: relative to the script's ``--out-dir``
@@ -27,6 +27,9 @@ with real hardware, a card lying on its reader):
   reference platform's sample codes; a real platform's come from the citizen's phone)
 - ``{"paper": "out"}``: the emulated printer's paper (ok, low, out)
 - ``{"expect_printed": "TEXT"}``: the emulated printer printed a line holding TEXT
+- ``{"reader_fault": "removed_mid_read"}``: a fault of the emulated reader (drivers.idcard.
+  emulator.Fault: removed_mid_read, sam_self_test_fail, silence, ...; ``clear`` ends them)
+- ``{"unplug": "idcard"}`` / ``{"replug": "idcard"}``: pull an emulated device's cable
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from pathlib import Path
 
 STEP_KINDS = ("start", "tap", "tap_text", "type", "wait_screen", "expect_text",
               "expect_no_text", "screenshot", "idle", "card_on", "card_off", "show", "show_qr",
-              "show_ecode", "paper", "expect_printed")
+              "show_ecode", "paper", "expect_printed", "reader_fault", "unplug", "replug")
 
 
 class ScriptError(ValueError):
@@ -215,11 +218,33 @@ class Driver:
             controls.show_qr(str(step.value))
 
     def _show_ecode(self, step: Step) -> None:
+        """``"resident"``: a fresh code of that sample card's person; ``"resident expired"``:
+        one issued two minutes ago (codes live 60 s)."""
         controls = self.emulated("camera", step, "show the phone's e-ID code to the camera")
         if controls is not None:
             from reference_platform.samples import ecode_for_card
 
-            controls.show_qr(ecode_for_card(str(step.value)))
+            card, _space, age = str(step.value).partition(" ")
+            issued = time.time() - (120 if age == "expired" else 0)
+            controls.show_qr(ecode_for_card(card, issued))
+
+    def _reader_fault(self, step: Step) -> None:
+        controls = self.emulated("idcard", step, f"make the reader fail: {step.value}")
+        if controls is not None:
+            try:
+                controls.reader_fault(str(step.value))
+            except ValueError as error:
+                raise StepFailed(str(error)) from None
+
+    def _unplug(self, step: Step) -> None:
+        controls = self.emulated(str(step.value), step, f"pull the {step.value}'s cable")
+        if controls is not None:
+            controls.unplug(str(step.value))
+
+    def _replug(self, step: Step) -> None:
+        controls = self.emulated(str(step.value), step, f"plug the {step.value} back in")
+        if controls is not None:
+            controls.replug(str(step.value))
 
     def _paper(self, step: Step) -> None:
         controls = self.emulated("printer", step, f"make the paper {step.value}")
@@ -249,7 +274,8 @@ def key_centre(keyboard, char: str) -> tuple[float, float]:
     layout = keyboard.available_layouts[keyboard.layout]
     for line in range(1, layout["rows"] + 1):
         for index, key in enumerate(layout[f"{keyboard.layout_mode}_{line}"]):
-            if key[1] == char or (char == " " and key[2] == "spacebar"):
+            if key[1] == char or (char == " " and key[2] == "spacebar") or (
+                    char == "\b" and key[2] == "backspace"):
                 (x, y), (width, height) = keyboard.layout_geometry[f"LINE_{line}"][index]
                 return x + width / 2, y + height / 2
     raise StepFailed(f"the keyboard has no key for {char!r}")

@@ -18,7 +18,7 @@ from kivy.lang import Builder
 from kiosk.applying.forms import FormField, check_value
 from screens.composer import Composer
 from screens.entry import CheckRow, ChoiceRow, FieldRow, pinyin_engine
-from screens.i18n import tr
+from screens.i18n import N_, tr
 from screens.widgets import KioskScreen
 
 CARD_ONLY = {"idcard.birth_date", "idcard.gender", "idcard.issuer", "idcard.valid_from",
@@ -33,9 +33,9 @@ AGENT_PHONE_FIELD = FormField(AGENT_PHONE, "代办人手机号码",
                               required=True)
 
 BADGES = {
-    "idcard": "From ID card",
-    "ecode": "From e-ID code",
-    "licence": "From e-licence",
+    "idcard": N_("From ID card"),
+    "ecode": N_("From e-ID code"),
+    "licence": N_("From e-licence"),
 }
 """Badge message ids by value source; typed values carry none."""
 

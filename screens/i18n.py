@@ -73,3 +73,18 @@ class KvTranslator(Observable):
 
 tr = KvTranslator()
 """The one translator kv files import with ``#:import tr screens.i18n.tr``."""
+
+
+def N_(text: str) -> str:
+    """Mark ``text`` as a message id translated later with ``tr._(variable)`` (tables of
+    advice and badges); the catalogue test finds these marks as it finds tr._ calls."""
+    return text
+
+
+def core_messages() -> set[str]:
+    """Message ids the core hands to the screens (validation and entry checks), which the
+    screens translate with ``tr._(message)``; the catalogues must cover them too."""
+    from kiosk.applying.applicant import ENTRY_MESSAGES
+    from kiosk.applying.forms import VALIDATION_MESSAGES
+
+    return set(ENTRY_MESSAGES) | set(VALIDATION_MESSAGES)

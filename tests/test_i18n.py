@@ -12,11 +12,14 @@ from babel.messages.pofile import read_po
 from kiosk.i18n import DOMAIN, LANGUAGES, LOCALE_DIR, Translator, task_type_label
 
 REPO = Path(__file__).resolve().parent.parent
-MESSAGE = re.compile(r'tr\._\(\s*"((?:[^"\\]|\\.)*)"\s*\)')
+MESSAGE = re.compile(r'(?:tr\._|\bN_)\(\s*"((?:[^"\\]|\\.)*)"\s*\)')
 
 
 def screen_messages() -> set[str]:
-    found: set[str] = set()
+    """``tr._("...")`` and ``N_("...")`` of the screens, and the core's message tables."""
+    from screens.i18n import core_messages
+
+    found: set[str] = core_messages()
     for path in sorted((REPO / "screens").glob("*.kv")) + sorted((REPO / "screens").glob("*.py")):
         found.update(MESSAGE.findall(path.read_text(encoding="utf-8")))
     return found

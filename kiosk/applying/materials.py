@@ -63,6 +63,10 @@ class MaterialNeed:
     licence_type: str | None = None
 
 
+AUTHORISATION_LETTER = MaterialNeed("授权委托书", 1, "photograph")
+"""The agent's mandate, added when the guide does not list one."""
+
+
 def plan_materials(guide: Guide | None, *, licences: Iterable[Any] = (),
                    applicant_source: str = "manual",
                    has_agent: bool = False) -> tuple[MaterialNeed, ...]:
@@ -70,10 +74,12 @@ def plan_materials(guide: Guide | None, *, licences: Iterable[Any] = (),
 
     ``licences`` are the applicant's e-licences (anything with a ``type``);
     ``applicant_source`` is :attr:`Applicant.source`; ``has_agent`` is true when someone
-    applies on the applicant's behalf (代办). A name listed twice is planned once.
+    applies on the applicant's behalf (代办). A name listed twice is planned once. When an
+    agent applies, the authorisation letter is always a material, listed by the guide or not
+    (whoever applies for another person must show that person's mandate).
     """
     if guide is None:
-        return ()
+        return (AUTHORISATION_LETTER,) if has_agent else ()
     held = {getattr(licence, "type", None) for licence in licences}
     plan: list[MaterialNeed] = []
     seen: set[str] = set()
@@ -82,6 +88,8 @@ def plan_materials(guide: Guide | None, *, licences: Iterable[Any] = (),
             continue
         seen.add(material.name)
         plan.append(_need(material, held, applicant_source, has_agent))
+    if has_agent and not any(_has(need.name, _PROXY_WORDS) for need in plan):
+        plan.append(AUTHORISATION_LETTER)
     return tuple(plan)
 
 
