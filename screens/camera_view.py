@@ -10,6 +10,7 @@ drawn over the picture: the page's outline in green once it is found.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 
 import cv2
@@ -40,6 +41,7 @@ class CameraView(Widget):
         self._event = None
         self._task = None
         self._frame_size = (0, 0)
+        self._due = 0.0  # when the next preview frame should be drawn (monotonic seconds)
         self.frames_shown = 0
         self.bind(size=self._place, pos=self._place)
 
@@ -76,7 +78,11 @@ class CameraView(Widget):
         self._task = task.start()
         self.outline = []
         self.state = "live"
-        self._event = Clock.schedule_interval(self._draw, 1.0 / self.fps)
+        # checked on every frame of the event loop, drawn when due: an interval of 1/fps
+        # would fire on every other frame of a 30 fps loop (15 fps, less when a frame runs
+        # late), because Kivy times an interval from its last call, not from a fixed grid
+        self._due = 0.0
+        self._event = Clock.schedule_interval(self._draw, 0)
 
     def _task_alive(self) -> bool:
         return self._task is not None
@@ -113,6 +119,13 @@ class CameraView(Widget):
 
     # -- drawing ----------------------------------------------------------------------------
     def _draw(self, _dt: float) -> None:
+        now = time.monotonic()
+        period = 1.0 / self.fps
+        if now < self._due - period / 4:  # a quarter period early still counts as due
+            return
+        # the next one a period after this one was due (no drift); after a stall, a period
+        # from now (no burst of catching up)
+        self._due = self._due + period if now - self._due <= period else now + period
         frame = self.hub.latest_frame()
         if frame is None:
             self.state = "no_camera"

@@ -73,6 +73,10 @@ class CaptureScreen(KioskScreen):
 
     def on_leave(self, *args) -> None:
         self._stop()
+        # a label whose new text keeps its texture's size re-uploads into that texture, and
+        # Mesa's software renderer makes the upload wait for the frames still being drawn
+        # (~100 ms): with no advice left, the next visit's first advice gets a new texture
+        self.advice = ""
 
     def _update_title(self) -> None:
         if self.what == "face":

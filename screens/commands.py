@@ -93,7 +93,7 @@ def cmd_drive(args: argparse.Namespace) -> int:
     from screens.harness import HeadlessKiosk
 
     kiosk = HeadlessKiosk(config, parse_size(args.size))
-    kiosk.start()
+    kiosk.start(probe_network=True)  # the real app: health probes and the sync thread run
     try:
         passed = drive(kiosk, args.script, args.out_dir)
     finally:

@@ -290,11 +290,23 @@ def _visible(widget) -> bool:
     return True
 
 
-def drive(kiosk, script: Path, out_dir: Path, report=print) -> bool:
-    """Run ``script`` on ``kiosk`` from the attract screen; one line per step to ``report``."""
+def drive(kiosk, script: Path, out_dir: Path, report=print, *, fresh: bool = True) -> bool:
+    """Run ``script`` on ``kiosk`` from the attract screen; one line per step to ``report``.
+
+    ``fresh=False`` goes on from where the previous script left the visit (tests check the
+    app between two parts of one visit).
+    """
     name, steps = load_script(script)
     app = kiosk.app
-    app.end_session()  # closes every dialog too
+    if fresh:
+        app.end_session()  # closes every dialog too
+    kiosk.pump(2)
+    # the first health answer (or its failure) decides what the visit may offer, online
+    # or not: a script starts once the kiosk knows, as a citizen arriving later would
+    deadline = time.monotonic() + 15
+    connectivity = app.services.connectivity
+    while connectivity.started and connectivity.online is None and time.monotonic() < deadline:
+        kiosk.pump()
     kiosk.pump(2)
     driver = Driver(kiosk, out_dir)
     report(f"journey {name}: {len(steps)} steps")

@@ -226,7 +226,8 @@ class FormScreen(KioskScreen):
 
     def reset(self) -> None:
         """Nothing the citizen typed remains in the widgets (visit ended)."""
-        self._edit(None)
+        self._editing = None
+        self.ids.pad.attach(None)
         self.ids.fields.clear_widgets()
         self._rows.clear()
         self._composers.clear()

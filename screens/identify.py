@@ -83,8 +83,8 @@ class IdentifyScreen(KioskScreen):
         self.mode = mode
         panels = self.ids.panels
         for name, panel in self._panels.items():
-            if name != mode and panel.parent is panels:
-                panels.remove_widget(panel)
+            if name != mode and panel.parent is not None:
+                panel.parent.remove_widget(panel)
         if self._panels[mode].parent is None:
             panels.add_widget(self._panels[mode])
 
@@ -112,11 +112,17 @@ class IdentifyScreen(KioskScreen):
         if self.mode != "card" or self.manager is None or self.manager.current != self.name:
             return
         kind = event.kind
-        self.problem = kind in ("failed", "unavailable")
         if kind == "waiting":
+            # after "move the card away and place it again" the reader sees no card: the
+            # advice stays until a card is found again; after a reader fault it is fixed
+            if self.problem and self.reader_ok:
+                return
+            self.problem = False
             self.reader_ok = True
             self.status = tr._("Place your ID card on the reader")
-        elif kind == "found":
+            return
+        self.problem = kind in ("failed", "unavailable")
+        if kind == "found":
             self.status = tr._("Card found. Please keep it still...")
         elif kind == "reading":
             self.status = tr._("Reading your card. Please keep it still...")

@@ -47,24 +47,37 @@ class MaterialsScreen(KioskScreen):
 
     complete = BooleanProperty(False)
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: tuple[str, ...] = ()  # the materials the rows were built for
+
     def on_pre_enter(self, *args) -> None:
         draft = self.services.session.draft
         box = self.ids.materials
-        box.clear_widgets()
         if draft is None:
+            box.clear_widgets()
+            self._shown = ()
             return
         self.title = tr._("Materials")
+        names = tuple(need.name for need in draft.materials)
+        if names != self._shown:
+            # built once per list: coming back from the camera only updates the rows (new
+            # rows cost tens of milliseconds and garbage collections on a citizen's tap)
+            box.clear_widgets()
+            for name in names:
+                box.add_widget(MaterialRow(name_text=name, material=name))
+            self._shown = names
         photographed = 0
-        for need in draft.materials:
+        for need, row in zip(draft.materials, reversed(box.children), strict=True):
             taken = len(draft.captured.get(need.name, ()))
-            row = MaterialRow(name_text=need.name, material=need.name,
-                              state_text=material_state(need.how, taken, need.pages),
-                              done=need.how != "photograph" or taken >= need.pages)
+            row.state_text = material_state(need.how, taken, need.pages)
+            row.done = need.how != "photograph" or taken >= need.pages
+            row.action_text = ""
+            row.ids.action.automation_id = ""
             if need.how == "photograph":
                 photographed += 1  # material_1 is the first material to photograph
                 row.action_text = tr._("Photograph again") if row.done else tr._("Photograph")
                 row.ids.action.automation_id = f"material_{photographed}"
-            box.add_widget(row)
         if not draft.materials:
             self.ids.materials_empty.height = dp(80)
         self.complete = not draft.missing_materials()
@@ -92,6 +105,7 @@ class MaterialsScreen(KioskScreen):
     def reset(self) -> None:
         """Nothing of the visit remains."""
         self.ids.materials.clear_widgets()
+        self._shown = ()
         self.complete = False
 
 

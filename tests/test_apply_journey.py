@@ -57,14 +57,16 @@ def apply_kiosk(kiosk):
     controls.show_scene("document")
 
 
-def run(kiosk, steps: list[dict], tmp_path: Path, name: str = "test") -> list[str]:
+def run(kiosk, steps: list[dict], tmp_path: Path, name: str = "test", *,
+        fresh: bool = True) -> list[str]:
+    """Drive ``steps`` (a new visit, or ``fresh=False`` to go on with the current one)."""
     from screens.drive import drive
 
     script = tmp_path / f"{name}.json"
     script.write_text(json.dumps({"name": name, "steps": steps}, ensure_ascii=False),
                       encoding="utf-8")
     lines: list[str] = []
-    assert drive(kiosk, script, tmp_path, report=lines.append), "\n".join(lines)
+    assert drive(kiosk, script, tmp_path, report=lines.append, fresh=fresh), "\n".join(lines)
     return lines
 
 
@@ -142,10 +144,12 @@ def test_typed_number_when_the_reader_fails(apply_kiosk, tmp_path: Path):
     # the check character is refused as it is typed, in plain words, and blocks Continue
     assert screen.number_message == "最后一位校验码不符，请核对号码"
     assert not screen.can_continue
-    run(apply_kiosk, [{"type": "\b3"}, {"expect_no_text": "校验码不符"}], tmp_path, "fix")
+    run(apply_kiosk, [{"type": "\b3"}, {"expect_no_text": "校验码不符"}], tmp_path, "fix",
+        fresh=False)
     assert screen.number_message == "" and screen.editing == "name"
     screen._name_changed("测试甲")  # pinyin candidates depend on the dictionary: set it
-    run(apply_kiosk, [{"tap": "manual_continue"}, {"wait_screen": "form"}], tmp_path, "go")
+    run(apply_kiosk, [{"tap": "manual_continue"}, {"wait_screen": "form"}], tmp_path, "go",
+        fresh=False)
     draft = app.services.session.draft
     assert draft.applicant.source == "manual" and draft.applicant.id_number == RESIDENT_NUMBER
     assert draft.sources["id_number"] == "citizen" and "birth_date" not in draft.values
@@ -204,7 +208,9 @@ def test_printer_out_of_paper_shows_the_qr_code_then_prints_again(apply_kiosk, t
                       {"paper": "ok"}, {"tap": "done_print_again"},
                       {"expect_printed": "居住证办理", "seconds": 30}], tmp_path)
     done = app.screen("done")
-    assert done.qr is not None and done.print_state == "printed"
+    apply_kiosk.idle_until(lambda: done.print_state != "printing", 600, "printed")
+    assert done.print_state == "printed", done.print_problem
+    assert done.qr is not None
     receipt_no = done.receipt_no
     controls = app.services.devices.emulators
     assert controls.printed_qr_payloads()[-1] == receipt_no

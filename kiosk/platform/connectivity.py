@@ -63,6 +63,11 @@ class ConnectivityMonitor:
                 listener(online)
         return online
 
+    @property
+    def started(self) -> bool:
+        """The polling thread runs (False in tests that keep the kiosk off the network)."""
+        return self._thread is not None
+
     def start(self) -> None:
         """Start polling; calling it twice does nothing."""
         if self._thread is None:

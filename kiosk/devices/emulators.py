@@ -1,0 +1,239 @@
+"""The emulated devices of a running kiosk and the switches a demo or a test turns.
+
+A device configured as ``emulator://...`` runs in this process, as ``connect.py`` starts it:
+the ID card reader and the printer on their own pseudo-terminals, the camera as generated
+scenes. The kiosk's drivers reach the reader and the printer through a stable symlink (as
+udev's ``/dev/serial/by-id`` names are), so "unplug" stops an emulator's pty and "replug"
+serves the same emulator, card and printed slips included, on a new pty behind the same
+link: the supervisors see exactly what a pulled and reinserted cable looks like.
+
+:class:`EmulatorControls` is what the hub hands out; for a real device its part is ``None``
+and the switches for it raise :class:`NotEmulated`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from drivers.camera.sources import SCENES, SceneSource
+from drivers.device_url import DeviceURL
+from drivers.idcard.connect import start_emulator as start_reader_emulator
+from drivers.idcard.emulator import SamEmulator
+from drivers.printer.connect import emulator_state, url_codec
+from drivers.printer.emulator import PrinterEmulator
+
+__all__ = ["DEVICES", "PAPER_LEVELS", "SCENE_NAMES", "EmulatorControls", "NotEmulated"]
+
+DEVICES = ("idcard", "printer", "camera")
+PAPER_LEVELS = ("ok", "low", "out")
+#: Scene names :meth:`EmulatorControls.show_scene` takes: the emulator's own plus "blank".
+SCENE_NAMES = (*SCENES, "blank")
+_SCENE_ALIASES = {"blank": "empty"}
+
+
+class NotEmulated(RuntimeError):
+    """The device is a real one: there is no emulator switch to turn."""
+
+
+class EmulatorControls:
+    """Handles on the emulators this kiosk runs; ``None`` for each real device.
+
+    ``reader`` (:class:`SamEmulator`), ``printer`` (:class:`PrinterEmulator`) and ``camera``
+    (:class:`SceneSource`) are public for tests that need more than the switches here (fault
+    injection: ``controls.reader.inject(Fault.SILENCE, Command.READ_BASE)``). Every method
+    may be called from any thread. ``bool(controls)`` is True when any device is emulated.
+    """
+
+    def __init__(self, reader: SamEmulator | None = None, printer: PrinterEmulator | None = None,
+                 camera: SceneSource | None = None) -> None:
+        self.reader = reader
+        self.printer = printer
+        self.camera = camera
+        self._links: Path | None = None
+        self._plugged: dict[str, bool] = {}
+        self._lock = threading.RLock()
+
+    @classmethod
+    def for_urls(cls, idcard: DeviceURL, printer: DeviceURL,
+                 camera: DeviceURL) -> EmulatorControls:
+        """Emulators for the ``emulator://`` URLs among these, configured by their query
+        parameters (``card=``, ``paper=``/``cover=``/``silent=``/``codec=``, ``scene=``), not
+        yet serving: :meth:`plug_all` puts them on ptys. DeviceURLError for a bad parameter."""
+        reader = start_reader_emulator(idcard) if idcard.scheme == "emulator" else None
+        printer_emulator = (PrinterEmulator(emulator_state(printer), codec=url_codec(printer))
+                            if printer.scheme == "emulator" else None)
+        scene = SceneSource(camera.params.get("scene", "document")) \
+            if camera.scheme == "emulator" else None
+        return cls(reader, printer_emulator, scene)
+
+    def __bool__(self) -> bool:
+        return any(device is not None for device in (self.reader, self.printer, self.camera))
+
+    def __repr__(self) -> str:
+        emulated = [name for name in DEVICES if self._emulator(name) is not None]
+        return f"EmulatorControls(emulated={emulated})"
+
+    # --- ptys and links -------------------------------------------------------------------
+    def link(self, device: str) -> str:
+        """The stable path the driver opens for the emulated ``idcard`` or ``printer``."""
+        if device not in ("idcard", "printer"):
+            raise ValueError(f"only the reader and the printer have a port, not {device!r}")
+        self._require(device)
+        with self._lock:
+            if self._links is None:
+                self._links = Path(tempfile.mkdtemp(prefix="kiosk-devices-"))
+            return str(self._links / device)
+
+    def plug_all(self) -> None:
+        """Serve every emulator (reader and printer on new ptys behind their links)."""
+        for device in DEVICES:
+            if self._emulator(device) is not None:
+                self.replug(device)
+
+    def unplug(self, device: str) -> None:
+        """Pull the cable of ``device``: its pty goes away (the camera stops giving frames)."""
+        emulator = self._require(device)
+        path = self.link(device) if device != "camera" else ""
+        with self._lock:
+            self._plugged[device] = False
+            if isinstance(emulator, SceneSource):
+                emulator.unplugged = True
+            else:
+                emulator.stop()
+                # the by-id link goes with the device, as udev's does: a pty number reused by
+                # another program meanwhile must not be opened as our reader or printer
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(path)
+
+    def replug(self, device: str) -> None:
+        """Plug ``device`` back in (or in for the first time); a no-op while plugged."""
+        emulator = self._require(device)
+        path = self.link(device) if device != "camera" else ""
+        with self._lock:
+            if self._plugged.get(device):
+                return
+            if isinstance(emulator, SceneSource):
+                emulator.unplugged = False
+            else:
+                pty = emulator.start_pty()
+                temporary = f"{path}.new"
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(temporary)
+                os.symlink(pty, temporary)
+                os.replace(temporary, path)  # atomic: the driver never sees a missing link
+            self._plugged[device] = True
+
+    def plugged(self, device: str) -> bool:
+        """Whether ``device``'s emulator is serving now."""
+        return self._plugged.get(device, False)
+
+    def close(self) -> None:
+        """Stop every emulator and remove the links (idempotent)."""
+        with self._lock:
+            for emulator in (self.reader, self.printer):
+                if emulator is not None:
+                    emulator.stop()
+            self._plugged.clear()
+            links, self._links = self._links, None
+        if links is not None:
+            shutil.rmtree(links, ignore_errors=True)
+
+    # --- the reader -----------------------------------------------------------------------
+    def card_on(self, key: str = "resident") -> None:
+        """Place a card (a key of ``drivers.idcard.emulator.SAMPLE_CARDS``) on the reader.
+
+        Placing a card counts as a new placement even when one lies there already, so the
+        reader finds and reads it again.
+        """
+        reader = self._require("idcard")
+        assert isinstance(reader, SamEmulator)
+        reader.present(key)
+
+    def card_off(self) -> None:
+        """Take the card away."""
+        reader = self._require("idcard")
+        assert isinstance(reader, SamEmulator)
+        reader.remove()
+
+    def reader_fault(self, name: str) -> None:
+        """Make the reader fail as ``name`` says (a :class:`drivers.idcard.emulator.Fault`
+        value: removed_mid_read happens on the next read, sam_self_test_fail and silence
+        last); ``clear`` makes it healthy again. ValueError names the faults."""
+        from drivers.idcard.emulator import Fault
+
+        reader = self._require("idcard")
+        assert isinstance(reader, SamEmulator)
+        if name == "clear":
+            reader.clear_faults()
+            return
+        try:
+            fault = Fault(name)
+        except ValueError:
+            raise ValueError(f"no reader fault {name!r}; use one of "
+                             f"{', '.join(f.value for f in Fault)} or clear") from None
+        reader.inject(fault, times=1 if fault is Fault.REMOVED_MID_READ else None)
+
+    # --- the camera -----------------------------------------------------------------------
+    def show_scene(self, name: str) -> None:
+        """Show ``document``, ``qr`` (the demo receipt code), ``face``, ``blank``/``empty``
+        (nobody, nothing) or ``black`` (lens covered)."""
+        camera = self._require("camera")
+        assert isinstance(camera, SceneSource)
+        camera.show(_SCENE_ALIASES.get(name, name))
+
+    def show_qr(self, text: str) -> None:
+        """Hold a QR code holding ``text`` up to the camera."""
+        camera = self._require("camera")
+        assert isinstance(camera, SceneSource)
+        camera.show_qr(text)
+
+    # --- the printer ----------------------------------------------------------------------
+    def set_paper(self, level: str) -> None:
+        """Paper sensor: ``ok``, ``low`` (near end, still prints) or ``out``."""
+        if level not in PAPER_LEVELS:
+            raise ValueError(f"paper level must be one of {', '.join(PAPER_LEVELS)}")
+        printer = self._require("printer")
+        assert isinstance(printer, PrinterEmulator)
+        printer.state.paper_near_end = level == "low"
+        printer.state.paper_out = level == "out"
+
+    def set_cover(self, is_open: bool) -> None:
+        """Open or close the printer's paper cover."""
+        printer = self._require("printer")
+        assert isinstance(printer, PrinterEmulator)
+        printer.state.cover_open = is_open
+
+    def printed_lines(self) -> list[str]:
+        """Every text line the emulated printer has printed, in order."""
+        printer = self._require("printer")
+        assert isinstance(printer, PrinterEmulator)
+        return printer.lines()
+
+    def printed_qr_payloads(self) -> list[str]:
+        """The payloads of every QR code it has printed, in order."""
+        printer = self._require("printer")
+        assert isinstance(printer, PrinterEmulator)
+        return printer.qr_payloads()
+
+    def tear_off(self) -> None:
+        """Forget what was printed (the slips were taken)."""
+        printer = self._require("printer")
+        assert isinstance(printer, PrinterEmulator)
+        printer.clear()
+
+    # --- helpers --------------------------------------------------------------------------
+    def _emulator(self, device: str) -> SamEmulator | PrinterEmulator | SceneSource | None:
+        if device not in DEVICES:
+            raise ValueError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
+        return {"idcard": self.reader, "printer": self.printer, "camera": self.camera}[device]
+
+    def _require(self, device: str) -> SamEmulator | PrinterEmulator | SceneSource:
+        emulator = self._emulator(device)
+        if emulator is None:
+            raise NotEmulated(f"the {device} is a real device, not an emulator")
+        return emulator
