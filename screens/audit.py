@@ -118,6 +118,15 @@ STATES: dict[str, Callable[[object], None]] = {
 """State name -> how to reach it from the attract screen."""
 
 
+def _add_apply_states() -> None:
+    from screens.audit_apply import APPLY_STATES
+
+    STATES.update(APPLY_STATES)
+
+
+_add_apply_states()
+
+
 @dataclass
 class ModeResult:
     """The findings of one orientation x language x text size."""

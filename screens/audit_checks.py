@@ -414,7 +414,9 @@ def reachability(app, top_layer, names: dict[int, str]) -> list[Finding]:
         if bar is None:
             return [Finding("dead_end", screen.name, "no action bar")]
         ids = bar.ids
-        wanted = NAV_IDS + (() if screen.name == "home" else ("back",))
+        # Back everywhere but where going back makes no sense: home, and the done screen
+        # (the application is sealed; the way on is Finish or Home)
+        wanted = NAV_IDS + (("back",) if getattr(screen, "show_back", True) else ())
     found = []
     for wanted_id in wanted:
         widget = ids.get(wanted_id)

@@ -73,10 +73,11 @@ class CaptureScreen(KioskScreen):
 
     def on_leave(self, *args) -> None:
         self._stop()
-        # a label whose new text keeps its texture's size re-uploads into that texture, and
-        # Mesa's software renderer makes the upload wait for the frames still being drawn
-        # (~100 ms): with no advice left, the next visit's first advice gets a new texture
-        self.advice = ""
+        # Kivy draws a label's new text into its old texture when the size is unchanged (every
+        # one-line advice's is: text_size fixes the width), and Mesa's software renderer makes
+        # that upload wait for the frames still being drawn: 100-400 ms on the first frame of
+        # the next visit here. Without a texture the advice label is given a new one.
+        self.ids.capture_advice._label.texture = None
 
     def _update_title(self) -> None:
         if self.what == "face":

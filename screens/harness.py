@@ -126,9 +126,15 @@ class HeadlessKiosk:
             shutil.rmtree(directory, ignore_errors=True)
         return path
 
-    def sample_visit(self, number: int) -> None:
+    def sample_visit(self, number: int, apply_every: int = 10) -> None:
         """One citizen's visit through every screen, dialog and mode: for the memory benchmark
-        and the test that no visit leaves bindings or widgets behind."""
+        and the test that no visit leaves bindings or widgets behind.
+
+        Every ``apply_every``-th visit (0: none; an apply visit takes seconds, the others well
+        under one) then also applies offline as etc/journeys/apply.json does: 居住证办理 (its record, guide and form cached as a sync
+        would), the card on the emulated reader, the form, one material photographed, review
+        with consent, submit (sealed into the outbox), the receipt printed, Finish.
+        """
         app = self.app
         app.start_session()
         if number % 2:
@@ -151,4 +157,59 @@ class HeadlessKiosk:
         app.show_refusal("preflight.backlog")
         self.pump(2)
         app.end_session()
+        self.pump(2)
+        if not apply_every or number % apply_every:
+            return
+
+        import time
+
+        from reference_platform.matters import form_id_of
+        from reference_platform.samples import form, guide
+
+        def until(condition: Callable[[], bool], what: str) -> None:
+            deadline = time.monotonic() + 30
+            while not condition():
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"apply visit: {what} (on {app.manager.current!r})")
+                self.pump()
+
+        services = app.services
+        code = "512B0011200070-511602000000-000-11511300008778693M-1-00"  # 居住证办理
+        matter = services.catalog.matter(code)
+        if services.catalog.form_document(code)[1] is None:
+            record = {"item_code": code, "name": matter.name, "department": matter.department,
+                      "form_id": form_id_of(code), "version": 1}
+            services.catalog.store_document("matter", code, record, 1)
+            services.catalog.store_document("guide", code, guide(record, 1), 1)
+            services.catalog.store_document("form", record["form_id"],
+                                            form(record["form_id"], record, 1), 1)
+        controls = services.devices.emulators
+        controls.set_paper("ok")
+        controls.show_scene("document")
+        app.start_session()
+        if number % 2:
+            app.toggle_large_text()
+            app.toggle_language("en")
+        app.open_matter(matter)
+        controls.card_on("resident")
+        app.flow.start(matter)
+        until(lambda: app.manager.current == "form", "the card was not read")
+        draft = services.session.draft
+        draft.set_value("phone", "13800138000")
+        draft.set_value("agree", "1")
+        app.screen("form").next()
+        capture = app.screen("capture")
+        for need in draft.missing_materials():
+            app.screen("materials").photograph(need.name)
+            for _page in range(need.pages):
+                until(lambda: capture.reviewing, "no page was photographed")
+                capture.use()
+        until(lambda: app.manager.current == "review", "the review did not come")
+        review = app.screen("review")
+        review.set_consent(True)
+        review.submit()
+        done = app.screen("done")
+        until(lambda: done.print_state in ("printed", "failed"), "no receipt was printed")
+        controls.tear_off()
+        done.finish()
         self.pump(2)

@@ -70,14 +70,18 @@ class MaterialsScreen(KioskScreen):
         photographed = 0
         for need, row in zip(draft.materials, reversed(box.children), strict=True):
             taken = len(draft.captured.get(need.name, ()))
-            row.state_text = material_state(need.how, taken, need.pages)
-            row.done = need.how != "photograph" or taken >= need.pages
-            row.action_text = ""
-            row.ids.action.automation_id = ""
+            done = need.how != "photograph" or taken >= need.pages
+            action, automation_id = "", ""
             if need.how == "photograph":
                 photographed += 1  # material_1 is the first material to photograph
-                row.action_text = tr._("Photograph again") if row.done else tr._("Photograph")
-                row.ids.action.automation_id = f"material_{photographed}"
+                action = tr._("Photograph again") if done else tr._("Photograph")
+                automation_id = f"material_{photographed}"
+            # each text set once and only when it changes: a label given the text it shows
+            # again redraws its texture, which waits for the frames in flight in Mesa
+            row.state_text = material_state(need.how, taken, need.pages)
+            row.done = done
+            row.action_text = action
+            row.ids.action.automation_id = automation_id
         if not draft.materials:
             self.ids.materials_empty.height = dp(80)
         self.complete = not draft.missing_materials()
