@@ -88,6 +88,7 @@ class FormScreen(KioskScreen):
     def _build(self, fields: tuple[FormField, ...]) -> None:
         box = self.ids.fields
         box.clear_widgets()
+        self.ids.scroller.scroll_y = 1
         self._rows.clear()
         self._composers.clear()
         language = tr.language
@@ -173,7 +174,17 @@ class FormScreen(KioskScreen):
         row.active = True
         row.message = ""
         pad.attach(composer, composer.kind, lambda value: self._typed(name, value))
-        Clock.schedule_once(lambda _dt: self.ids.scroller.scroll_to(row, padding=20), 0)
+        Clock.schedule_once(lambda _dt: self._scroll_to(row), 0)
+
+    def _scroll_to(self, row) -> None:
+        """Bring ``row`` into view, if it is still on the form (the visit may have ended)."""
+        scroller, fields = self.ids.scroller, self.ids.fields
+        if row.parent is not fields.__self__:
+            return
+        if fields.height <= scroller.height:
+            scroller.scroll_y = 1  # it all fits: scrolling would only push it down
+        else:
+            scroller.scroll_to(row, padding=20)
 
     def _typed(self, name: str, value: str) -> None:
         if name == AGENT_PHONE:
@@ -210,7 +221,7 @@ class FormScreen(KioskScreen):
             row.message = tr._(problems[name]) if name in problems else ""
         if problems:
             first = self._rows[next(iter(problems))]
-            Clock.schedule_once(lambda _dt: self.ids.scroller.scroll_to(first, padding=20), 0)
+            Clock.schedule_once(lambda _dt: self._scroll_to(first), 0)
             App.get_running_app().say(tr._("Some answers are missing or need a correction. They are marked in red."))  # noqa: E501
             return
         App.get_running_app().flow.form_done()
@@ -229,6 +240,7 @@ class FormScreen(KioskScreen):
         self._editing = None
         self.ids.pad.attach(None)
         self.ids.fields.clear_widgets()
+        self.ids.scroller.scroll_y = 1
         self._rows.clear()
         self._composers.clear()
         self._form_key = None
