@@ -12,7 +12,17 @@ from kiosk.config import load_config
 
 log = logging.getLogger(__name__)
 
-SHOT_SCREENS = ("attract", "home", "catalogue", "search", "guide", "idle", "call-staff")
+APPLY_SHOTS = {
+    "identify": "identify-card", "identify-typed": "identify-typed", "form": "form-typing",
+    "materials": "materials", "capture": "capture-check", "face": "capture-face",
+    "review": "review", "delivery": "delivery", "done": "done-printed",
+    "done-printer-failed": "done-printer-failed",
+}
+"""Apply journey screens -> the audit state that shows them (screens/audit_apply.py)."""
+SHOT_SCREENS = ("attract", "home", "catalogue", "search", "guide", "idle", "call-staff",
+                *APPLY_SHOTS)
+LARGE_TEXT_SHOTS = tuple(APPLY_SHOTS)
+"""Screens also rendered with large text (``-large`` in the file name)."""
 SIZES = {"portrait": (1080, 1920), "landscape": (1920, 1080)}
 LANGS = {"zh": "zh_CN", "en": "en"}
 
@@ -212,19 +222,33 @@ def stage(kiosk, screen: str, language: str, *, large_text: bool = False) -> Non
         app.idle.warning.remaining = min(25, app.idle.warning_seconds)
     elif screen == "call-staff":
         app.call_staff()
+    elif screen in APPLY_SHOTS:
+        from screens.audit_apply import APPLY_STATES
+
+        app.end_session()
+        app.set_text_scale(app.services.config.kiosk.large_font_scale if large_text else 1.0)
+        APPLY_STATES[APPLY_SHOTS[screen]](app)
     kiosk.pump(4)
 
 
 def _render_orientation(out_dir: Path, orientation: str, size: str) -> int:
     config = load_config(None)
+    from kiosk.platform.signing import load_or_create_key_file
     from screens.harness import HeadlessKiosk
+
+    # a demo kiosk is provisioned on its first run (make demo); the apply screens are only
+    # reached by a kiosk that may take applications
+    load_or_create_key_file(config.platform.key_file)
 
     kiosk = HeadlessKiosk(config, parse_size(size))
     kiosk.start()
     for lang_key, language in LANGS.items():
-        for screen in SHOT_SCREENS:
-            stage(kiosk, screen, language)
-            path = kiosk.screenshot(out_dir / f"{screen}-{orientation}-{lang_key}.png")
+        shots = [(screen, False) for screen in SHOT_SCREENS] + [
+            (screen, True) for screen in LARGE_TEXT_SHOTS]
+        for screen, large in shots:
+            stage(kiosk, screen, language, large_text=large)
+            suffix = "-large" if large else ""
+            path = kiosk.screenshot(out_dir / f"{screen}-{orientation}-{lang_key}{suffix}.png")
             print(path)
             for child in list(kiosk.app.root_window.children):
                 if child is not kiosk.app.root:

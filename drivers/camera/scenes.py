@@ -46,7 +46,9 @@ def document_scene(
         width = int(rng.integers(300, 650))
         cv2.line(page, (72, row), (72 + width, row), 40, 6)
     if text:
-        code = qr_image(text, module_px=10)
+        # printed on the page, so its light modules are the paper's white (245), not 255:
+        # a pure-white patch would read as glare and no capture would ever pass the check
+        code = np.minimum(qr_image(text, module_px=10), 245)
         page[80:80 + code.shape[0], 794 - 80 - code.shape[1]:794 - 80] = code
     source = np.array([[0, 0], [793, 0], [793, 1122], [0, 1122]], np.float32)
     matrix = cv2.getPerspectiveTransform(source, corners.astype(np.float32))

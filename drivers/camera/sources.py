@@ -22,6 +22,8 @@ from drivers.device_url import DeviceURL
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".webp"}
 SCENES = ("document", "qr", "face", "black", "empty")
+#: What the emulator's qr scene shows until :meth:`SceneSource.show_qr` says otherwise.
+DEMO_QR = "K511602-DEMO-01-20261123-000001-7"
 
 
 class CameraError(RuntimeError):
@@ -82,33 +84,56 @@ class ImageSource:
 
 
 class SceneSource:
-    """The camera emulator: generated scenes with known answers, and an unplug switch."""
+    """The camera emulator: generated scenes with known answers, and an unplug switch.
+
+    :meth:`show` and :meth:`show_qr` change the scene while frames are being read (a demo's
+    "hold up a document" button, a test); the next :meth:`read` gives the new scene.
+    """
 
     def __init__(
         self, scene: str = "document", size: tuple[int, int] = (1280, 720), fps: float = 30.0
     ) -> None:
         self.frame_interval = 1.0 / fps
-        if scene not in SCENES:
-            raise CameraError(f"unknown scene {scene!r}; use one of {', '.join(SCENES)}")
-        self.scene = scene
         self.size = size
         self.unplugged = False
-        self._frame = self._render()
+        self.qr_text = DEMO_QR
+        self.scene = scene
+        self._frame = np.zeros((1, 1, 3), np.uint8)
+        self.show(scene)
 
-    def _render(self) -> np.ndarray:
+    def show(self, scene: str) -> None:
+        """Switch to ``scene`` (one of :data:`SCENES`)."""
+        if scene not in SCENES:
+            raise CameraError(f"unknown scene {scene!r}; use one of {', '.join(SCENES)}")
+        frame = self._render(scene)
+        self.scene, self._frame = scene, frame  # a reader sees the old or the new frame
+
+    def show_qr(self, text: str) -> None:
+        """Show a QR code holding ``text`` (an e-ID code, a receipt's tracking code)."""
+        previous, self.qr_text = self.qr_text, text
+        try:
+            self.show("qr")
+        except Exception:
+            self.qr_text = previous  # too long for a QR code: keep what was shown
+            raise
+
+    def _render(self, scene: str) -> np.ndarray:
         width, height = self.size
-        if self.scene == "document":
+        if scene == "document":
             corners = np.array([[420, 80], [820, 110], [860, 660], [390, 640]], np.float32)
-            return document_scene(corners, self.size, text="K511602-DEMO-01-20261123-000001-7")
-        if self.scene == "qr":
-            code = cv2.cvtColor(qr_image("K511602-DEMO-01-20261123-000001-7"), cv2.COLOR_GRAY2BGR)
+            return document_scene(corners, self.size, text=DEMO_QR)
+        if scene == "qr":
+            code = cv2.cvtColor(qr_image(self.qr_text), cv2.COLOR_GRAY2BGR)
+            fit = min(1.0, 0.9 * min(width, height) / max(code.shape[:2]))
+            if fit < 1.0:  # a long payload: shrink the code to fit the frame
+                code = cv2.resize(code, None, fx=fit, fy=fit, interpolation=cv2.INTER_AREA)
             frame = np.full((height, width, 3), 230, np.uint8)
             top, left = (height - code.shape[0]) // 2, (width - code.shape[1]) // 2
             frame[top:top + code.shape[0], left:left + code.shape[1]] = code
             return frame
-        if self.scene == "face":
+        if scene == "face":
             return face_scene(size=self.size)
-        value = 0 if self.scene == "black" else 200
+        value = 0 if scene == "black" else 200
         return np.full((height, width, 3), value, np.uint8)
 
     def read(self) -> np.ndarray:

@@ -12,9 +12,11 @@ from drivers.model import DeviceEvent, DeviceStatus, EventChannel
 from drivers.supervisor import DeviceSupervisor, OpenFailed
 
 
-def supervise_reader(path: str, channel: EventChannel | None = None,
+def supervise_reader(path: str, channel: EventChannel | None = None, *, baudrate: int = 115200,
                      **kwargs: float) -> DeviceSupervisor[IdCardReader]:
     """A supervisor that keeps the reader at ``path`` open; probes with the SAM status.
+
+    ``path`` is a device path or pyserial URL (``socket://HOST:PORT`` for a serial server).
 
     An open that reaches the reader and fails says why (SAM self-test failure: hardware
     error, maintenance; no answer: offline) instead of "no device". The card being lifted
@@ -22,7 +24,7 @@ def supervise_reader(path: str, channel: EventChannel | None = None,
     """
 
     def open_reader() -> IdCardReader:
-        reader = IdCardReader(path)
+        reader = IdCardReader(path, baudrate=baudrate)
         try:
             reader.open()
         except ReaderUnavailable:

@@ -54,8 +54,10 @@ class EmulatorControls:
         self.reader = reader
         self.printer = printer
         self.camera = camera
+        # the folder of the stable links, made when the reader or the printer is emulated
         self._links: Path | None = None
-        self._plugged: dict[str, bool] = {}
+        if reader is not None or printer is not None:
+            self._links = Path(tempfile.mkdtemp(prefix="kiosk-devices-"))
         self._lock = threading.RLock()
 
     @classmethod
@@ -84,10 +86,8 @@ class EmulatorControls:
         if device not in ("idcard", "printer"):
             raise ValueError(f"only the reader and the printer have a port, not {device!r}")
         self._require(device)
-        with self._lock:
-            if self._links is None:
-                self._links = Path(tempfile.mkdtemp(prefix="kiosk-devices-"))
-            return str(self._links / device)
+        assert self._links is not None  # made with the emulator
+        return str(self._links / device)
 
     def plug_all(self) -> None:
         """Serve every emulator (reader and printer on new ptys behind their links)."""
@@ -100,7 +100,6 @@ class EmulatorControls:
         emulator = self._require(device)
         path = self.link(device) if device != "camera" else ""
         with self._lock:
-            self._plugged[device] = False
             if isinstance(emulator, SceneSource):
                 emulator.unplugged = True
             else:
@@ -111,26 +110,23 @@ class EmulatorControls:
                     os.unlink(path)
 
     def replug(self, device: str) -> None:
-        """Plug ``device`` back in (or in for the first time); a no-op while plugged."""
+        """Plug ``device`` back in (or in for the first time); a no-op while plugged, also
+        after an unplug injected into the emulator itself (``Fault.UNPLUG``)."""
         emulator = self._require(device)
         path = self.link(device) if device != "camera" else ""
         with self._lock:
-            if self._plugged.get(device):
-                return
             if isinstance(emulator, SceneSource):
                 emulator.unplugged = False
-            else:
+                return
+            try:
                 pty = emulator.start_pty()
-                temporary = f"{path}.new"
-                with contextlib.suppress(FileNotFoundError):
-                    os.unlink(temporary)
-                os.symlink(pty, temporary)
-                os.replace(temporary, path)  # atomic: the driver never sees a missing link
-            self._plugged[device] = True
-
-    def plugged(self, device: str) -> bool:
-        """Whether ``device``'s emulator is serving now."""
-        return self._plugged.get(device, False)
+            except RuntimeError:  # "already started": it is serving
+                return
+            temporary = f"{path}.new"
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(temporary)
+            os.symlink(pty, temporary)
+            os.replace(temporary, path)  # atomic: the driver never sees a missing link
 
     def close(self) -> None:
         """Stop every emulator and remove the links (idempotent)."""
@@ -138,10 +134,8 @@ class EmulatorControls:
             for emulator in (self.reader, self.printer):
                 if emulator is not None:
                     emulator.stop()
-            self._plugged.clear()
-            links, self._links = self._links, None
-        if links is not None:
-            shutil.rmtree(links, ignore_errors=True)
+        if self._links is not None:  # the path stays: a late open finds nothing there
+            shutil.rmtree(self._links, ignore_errors=True)
 
     # --- the reader -----------------------------------------------------------------------
     def card_on(self, key: str = "resident") -> None:
