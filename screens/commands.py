@@ -225,8 +225,6 @@ def stage(kiosk, screen: str, language: str, *, large_text: bool = False) -> Non
     elif screen in APPLY_SHOTS:
         from screens.audit_apply import APPLY_STATES
 
-        app.end_session()
-        app.set_text_scale(app.services.config.kiosk.large_font_scale if large_text else 1.0)
         APPLY_STATES[APPLY_SHOTS[screen]](app)
     kiosk.pump(4)
 

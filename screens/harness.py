@@ -131,9 +131,10 @@ class HeadlessKiosk:
         and the test that no visit leaves bindings or widgets behind.
 
         Every ``apply_every``-th visit (0: none; an apply visit takes seconds, the others well
-        under one) then also applies offline as etc/journeys/apply.json does: 居住证办理 (its record, guide and form cached as a sync
-        would), the card on the emulated reader, the form, one material photographed, review
-        with consent, submit (sealed into the outbox), the receipt printed, Finish.
+        under one) then also applies offline as etc/journeys/apply.json does: 居住证办理 (its
+        record, guide and form cached as a sync would), the card on the emulated reader, the
+        form, one material photographed, review with consent, submit (sealed into the outbox),
+        the receipt printed, Finish.
         """
         app = self.app
         app.start_session()
