@@ -150,7 +150,24 @@ class Driver:
     def _tap(self, step: Step) -> None:
         widget = self.until(lambda: self.by_id(str(step.value)), step,
                             f"no widget with id {step.value!r} on screen")
+        self.scroll_into_view(widget)
         self.kiosk.tap(widget)
+
+    def scroll_into_view(self, widget) -> None:
+        """Scroll the list holding ``widget`` until its centre is in view, as a person
+        scrolls to a row below the fold before tapping it."""
+        from kivy.uix.scrollview import ScrollView
+
+        node = widget.parent
+        while node is not None and node is not node.parent:
+            if isinstance(node, ScrollView):
+                x, y = widget.to_window(*widget.center)
+                sx, sy = node.to_window(node.x, node.y)
+                if not (sx <= x <= sx + node.width and sy <= y <= sy + node.height):
+                    node.scroll_to(widget, padding=10, animate=False)
+                    self.kiosk.pump(2)
+                return
+            node = node.parent
 
     def _tap_text(self, step: Step) -> None:
         widget = self.until(lambda: self.by_text(str(step.value)), step,
