@@ -122,8 +122,8 @@ def test_tiles_of_services_not_offered_are_hidden_and_one_tile_finds(kiosk):
     kiosk.pump(2)
     grid = app.screen("home").ids.tiles
     shown = [tile for tile in grid.children if tile.opacity > 0]
-    assert {tile.title for tile in shown} == {"办事指南", "搜索 / 咨询"}
-    assert len(grid.children) == len(offered_services()) == 2
+    assert {tile.title for tile in shown} == {"办事申请", "办事指南", "搜索 / 咨询"}
+    assert len(grid.children) == len(offered_services()) == 3
     kiosk.tap(app.screen("home").ids.search)
     assert current(kiosk) == "search"
 
@@ -188,7 +188,7 @@ def test_apply_tile_says_plainly_when_the_kiosk_refuses_applications(kiosk):
     saved = key_file.read_bytes()
     app.start_session()
     kiosk.pump(2)
-    app.start_application()  # the Apply tile's action; the tile returns with the journey
+    app.start_application()  # the Apply tile's action
     kiosk.pump(2)
     assert current(kiosk) == "catalogue"
     assert not [w for w in app.root_window.children if isinstance(w, Notice)]

@@ -13,7 +13,7 @@ HOME_SERVICES: tuple[str, ...] = (
 )
 """Every home tile the kiosk knows, in the order they are shown."""
 
-DELIVERED: frozenset[str] = frozenset({"guides", "search"})
+DELIVERED: frozenset[str] = frozenset({"apply", "guides", "search"})
 """The services whose whole journey works in this build."""
 
 
