@@ -4,9 +4,10 @@ Kivy's VKeyboard never goes through a system input method, so the kiosk converts
 letters a citizen types itself. The citizen is looking for a catalogue matter, so the
 words worth offering first are the catalogue's own: every run of 2 to 6 hanzi cut from the
 matter and department names, read in context (银行 -> yin hang), is a candidate phrase.
-After them come single characters for the first syllable from pypinyin's dictionary, the
-catalogue's characters first and then by GB2312 level, so rare personal-name characters
-(堃 kun, 喆 zhe, 䶮 yan, 𠮷 ji) are still reachable further down.
+After them come single characters for the first syllable from the dictionary (the compact
+tables of :mod:`kiosk.finding.pinyin_table`, derived from pypinyin's), the catalogue's
+characters first and then by GB2312 level, so rare personal-name characters (堃 kun,
+喆 zhe, 䶮 yan, 𠮷 ji) are still reachable further down.
 
 Matching the letters against a phrase's syllables, each syllable may be typed
 
@@ -35,33 +36,26 @@ from __future__ import annotations
 
 import gc
 import heapq
-import unicodedata
-from collections import Counter
+from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from functools import cache, lru_cache
-from itertools import chain
-
-from pypinyin.constants import PHRASES_DICT
+from functools import lru_cache
+from itertools import accumulate
 
 from kiosk.finding.pinyin_keys import (
     han_syllables,
     is_han,
     pinyin_syllables,
-    reading_table,
     toneless_readings,
 )
+from kiosk.finding.pinyin_table import pinyin_table
 
 __all__ = ["PinyinInput"]
 
 _MIN_PHRASE, _MAX_PHRASE = 2, 6
 _TWO_LETTER_INITIALS = frozenset({"zh", "ch", "sh"})
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-# A trie node over syllables: (syllable -> child node, phrases spelled by the path here).
-# Plain tuples: a class instance per node made building three times slower.
-_Node = tuple[dict[str, "_Node"], list[str]]
+_SYLLABLE_BITS = 12  # syllable ids in a trie edge's key (about 420 syllables exist)
 
 
 def _abbreviations(syllable: str) -> tuple[int, ...]:
@@ -135,50 +129,20 @@ def _match(letters: str, syllables: tuple[str, ...]) -> tuple[int, int] | None:
     return best
 
 
-def _gb2312_level(char: str) -> int:
-    """1 or 2 for GB2312 level-1/level-2 hanzi (0xB0A1-0xD7FE / 0xD8A1-0xF7FE), else 3."""
-    try:
-        encoded = char.encode("gb2312")
-    except UnicodeEncodeError:
-        return 3
-    if len(encoded) != 2:
-        return 3
-    return 1 if 0xB0 <= encoded[0] <= 0xD7 else 2 if 0xD8 <= encoded[0] <= 0xF7 else 3
+def _dictionary_chars(
+    syllable: str, after: int, short: int
+) -> Iterator[tuple[tuple[int, ...], str]]:
+    """Every hanzi read ``syllable``, best first (common characters in their main reading
+    first), keyed ((-after, short, dictionary key), char) for the merge in _single_chars.
 
-
-@lru_cache(maxsize=1)
-def _readers() -> dict[str, list[tuple[str, int]]]:
-    """Syllable -> every hanzi read so, with the rank of that reading among the char's.
-
-    One pass over pypinyin's 41,000 characters (about 40 ms), shared by every instance;
-    compatibility ideographs (NFKC maps them to another char) are left out as duplicates.
+    The keys are shipped presorted (:func:`kiosk.finding.pinyin_table.dictionary_key`),
+    so the first keystroke on a letter costs no more than the next one and nothing is
+    kept per syllable typed.
     """
-    table: dict[str, list[tuple[str, int]]] = {}
-    for char, readings in reading_table().items():
-        if is_han(char) and unicodedata.normalize("NFKC", char) == char:
-            for rank, syllable in enumerate(readings):
-                table.setdefault(syllable, []).append((char, rank))
-    return table
-
-
-@lru_cache(maxsize=1)
-def _phrase_use() -> Counter[str]:
-    """Char -> how many pypinyin phrases use it: a proxy for how common it is."""
-    return Counter(chain.from_iterable(PHRASES_DICT))
-
-
-@cache
-def _dictionary_chars(syllable: str) -> tuple[tuple[tuple[int, ...], str], ...]:
-    """Every hanzi read ``syllable``, as ((GB2312 level, rank of the reading, minus phrase
-    use, code point), char), best first: common characters in their main reading first.
-
-    Sorted lazily per syllable (well under a millisecond) and kept for the process.
-    """
-    use = _phrase_use()
-    return tuple(sorted(
-        ((_gb2312_level(char), rank, -use[char], ord(char)), char)
-        for char, rank in _readers().get(syllable, ())
-    ))
+    table = pinyin_table()
+    for key, char in zip(table.dictionary_keys(syllable), table.chars_read(syllable),
+                         strict=True):
+        yield (-after, short, key), char
 
 
 @lru_cache(maxsize=1)
@@ -193,10 +157,10 @@ def _syllables_by_letter() -> dict[str, tuple[str, ...]]:
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector while building many small containers.
+    """Pause the cyclic garbage collector while building.
 
-    Building allocates tens of thousands of dicts and lists that all stay alive; the
-    collector's generational passes over them took half the build time.
+    Building allocates tens of thousands of containers at once; the collector's
+    generational passes over them took half the build time.
     """
     enabled = gc.isenabled()
     gc.disable()
@@ -207,63 +171,144 @@ def _gc_paused() -> Iterator[None]:
             gc.enable()
 
 
+class _Scaffold:
+    """The phrase trie while it grows, made of integers and large tables only.
+
+    Nodes are numbers (the root is 0); an edge is ``parent << 12 | syllable id`` -> child,
+    and ``node << 32 | phrase id`` marks a phrase spelled at a node. Nested containers
+    were the obvious build, but CPython keeps thousands of freed small tuples, lists and
+    dicts on free lists, scattered over the allocator's arenas, and those pinned about
+    10 MiB of the freed scaffolding in resident memory; integers have no free list.
+    """
+
+    __slots__ = ("counts", "edges", "marks", "phrase_ids", "syllable_ids")
+
+    def __init__(self) -> None:
+        self.edges: dict[int, int] = {}
+        self.marks: set[int] = set()
+        self.syllable_ids: dict[str, int] = {}
+        self.phrase_ids: dict[str, int] = {}  # in order of first occurrence
+        self.counts: list[int] = []  # by phrase id: occurrences in the vocabulary
+
+    def grow(self, run: str, syllables: list[str]) -> None:
+        """Add a run of hanzi's 2..6-char phrases, read ``syllables``, and count them."""
+        edges, marks, syllable_ids = self.edges, self.marks, self.syllable_ids
+        phrase_ids, counts = self.phrase_ids, self.counts
+        size = len(run)
+        for start in range(size - 1):
+            node = 0
+            for stop in range(start + 1, min(size, start + _MAX_PHRASE) + 1):
+                syllable = syllables[stop - 1]
+                if not syllable:
+                    break
+                syllable_id = syllable_ids.get(syllable)
+                if syllable_id is None:
+                    syllable_id = syllable_ids[syllable] = len(syllable_ids)
+                    if syllable_id >> _SYLLABLE_BITS:
+                        raise ValueError("more distinct syllables than a trie edge holds")
+                key = node << _SYLLABLE_BITS | syllable_id
+                child = edges.get(key)
+                if child is None:
+                    child = edges[key] = len(edges) + 1
+                node = child
+                if stop - start >= _MIN_PHRASE:
+                    phrase_id = phrase_ids.setdefault(run[start:stop], len(phrase_ids))
+                    if phrase_id == len(counts):
+                        counts.append(1)
+                    else:
+                        counts[phrase_id] += 1
+                    marks.add(node << 32 | phrase_id)
+
+
+def _starts(groups: Iterable[int], count: int) -> array:
+    """CSR offsets: ``count + 1`` positions where each of ``count`` groups starts, given
+    the (sorted) group of every item."""
+    sizes = array("I", bytes(4 * (count + 1)))
+    for group in groups:
+        sizes[group + 1] += 1
+    return array("I", accumulate(sizes))
+
+
 class PinyinInput:
     """Candidate engine of the on-screen keyboard over one catalogue's vocabulary.
 
     ``vocabulary`` is the matter names and department names; duplicates count once, so
     passing a department name per matter does not inflate it. Building over the 1,135
-    sample matters takes about 0.2 s (0.3 s the first time in a process, which also
-    builds tables from pypinyin's data); a keystroke takes about 0.25 ms at p95, except
-    the first one on each initial letter, which sorts that letter's dictionary characters
-    once (up to about 10 ms). Figures: ``python -m bench.bench_search``.
+    sample matters takes about 0.15 s and leaves about 1.5 MiB of arrays (issue 11: the
+    trie as Python containers held 10 MiB, and pypinyin's tables 55 MiB more); a keystroke
+    takes about 0.25 ms at p95, the first one on a letter hardly more, as the dictionary
+    characters come presorted. Figures: ``python -m bench.bench_search``.
     """
 
+    __slots__ = (
+        "_catalogue_chars", "_char_count", "_char_readings", "_edge_child", "_edge_start",
+        "_edge_syllable", "_node_phrases", "_phrase_count", "_phrase_offsets",
+        "_phrase_start", "_phrase_text", "_syllable_names",
+    )
+
     def __init__(self, vocabulary: Iterable[str]) -> None:
-        self._root: _Node = ({}, [])
-        self._phrase_count: dict[str, int] = {}
-        self._phrase_readings: dict[str, set[tuple[str, ...]]] = {}
+        # The trie is grown in a scaffold of about 10 MiB, then stored as arrays (_flatten).
+        # Whatever outlives the build is allocated before the scaffold, so that once freed
+        # its memory goes back whole to the system; a survivor allocated among it would pin
+        # it in resident memory.
+        self._edge_start, self._edge_child = array("I"), array("I")
+        self._edge_syllable = array("H")
+        self._phrase_start, self._node_phrases = array("I"), array("I")
+        self._phrase_offsets, self._phrase_count = array("I"), array("I")
         self._char_count: dict[tuple[str, str], int] = {}  # (char, syllable) -> count
         with _gc_paused():
-            for text in dict.fromkeys(vocabulary):
-                for run in _han_runs(text):
-                    self._add_run(run)
-        # Syllable -> ((bucket 0, -count, code point), char), commonest in the catalogue first.
-        by_syllable: dict[str, list[tuple[tuple[int, ...], str]]] = {}
-        for (char, syllable), count in self._char_count.items():
-            by_syllable.setdefault(syllable, []).append(((0, -count, ord(char)), char))
-        self._catalogue_chars = {s: sorted(entries) for s, entries in by_syllable.items()}
-        # Readings met in context (a phrase may read a char in a way its entry lacks).
-        self._char_readings: dict[str, list[str]] = {}
-        for char, syllable in self._char_count:
-            self._char_readings.setdefault(char, []).append(syllable)
-        _readers(), _phrase_use()  # shared tables, once per process: not on a keystroke
+            runs = [(run, han_syllables(run))
+                    for text in dict.fromkeys(vocabulary) for run in _han_runs(text)]
+            for run, syllables in runs:
+                for pair in zip(run, syllables, strict=True):
+                    if pair[1]:
+                        self._char_count[pair] = self._char_count.get(pair, 0) + 1
+            # Readings met in context (a phrase may read a char in a way its entry lacks).
+            self._char_readings: dict[str, list[str]] = {}
+            for char, syllable in self._char_count:
+                self._char_readings.setdefault(char, []).append(syllable)
+            # Syllable -> ((bucket 0, -count, code point), char), commonest here first.
+            by_syllable: dict[str, list[tuple[tuple[int, ...], str]]] = {}
+            for (char, syllable), count in self._char_count.items():
+                by_syllable.setdefault(syllable, []).append(((0, -count, ord(char)), char))
+            self._catalogue_chars = {s: sorted(entries) for s, entries in by_syllable.items()}
+            del by_syllable
+            _syllable_prefixes(), _syllables_by_letter()  # shared, once: not on a keystroke
+            scaffold = _Scaffold()
+            for run, syllables in runs:
+                scaffold.grow(run, syllables)
+            self._flatten(scaffold)
+            del scaffold, runs
 
-    def _add_run(self, run: str) -> None:
-        """Count a run of hanzi's characters and add its 2..6-char phrases to the trie."""
-        syllables = han_syllables(run)
-        char_count = self._char_count
-        for pair in zip(run, syllables, strict=True):
-            if pair[1]:
-                char_count[pair] = char_count.get(pair, 0) + 1
-        phrase_count, readings = self._phrase_count, self._phrase_readings
-        size = len(run)
-        for start in range(size - 1):
-            node = self._root
-            for stop in range(start + 1, min(size, start + _MAX_PHRASE) + 1):
-                syllable = syllables[stop - 1]
-                if not syllable:
-                    break
-                children = node[0]
-                child = children.get(syllable)
-                if child is None:
-                    child = children[syllable] = ({}, [])
-                node = child
-                if stop - start >= _MIN_PHRASE:
-                    phrase = run[start:stop]
-                    phrase_count[phrase] = phrase_count.get(phrase, 0) + 1
-                    if phrase not in node[1]:
-                        node[1].append(phrase)
-                        readings.setdefault(phrase, set()).add(tuple(syllables[start:stop]))
+    def _flatten(self, scaffold: _Scaffold) -> None:
+        """Store the trie as arrays: node n's edges are ``_edge_start[n]`` up to
+        ``_edge_start[n + 1]`` in ``_edge_child`` / ``_edge_syllable``, its phrases
+        ``_node_phrases[_phrase_start[n]:_phrase_start[n + 1]]``.
+
+        Over the sample catalogue that is under 1 MiB where a trie of Python containers
+        took 10 MiB, and a walk over it is hardly slower.
+        """
+        nodes = len(scaffold.edges) + 1
+        keys = sorted(scaffold.edges)
+        mask = (1 << _SYLLABLE_BITS) - 1
+        self._edge_start.extend(_starts((key >> _SYLLABLE_BITS for key in keys), nodes))
+        self._edge_child.extend(map(scaffold.edges.__getitem__, keys))
+        self._edge_syllable.extend(key & mask for key in keys)
+        del keys
+        marks = sorted(scaffold.marks)
+        self._phrase_start.extend(_starts((mark >> 32 for mark in marks), nodes))
+        self._node_phrases.extend(mark & 0xFFFFFFFF for mark in marks)
+        del marks
+        self._syllable_names = tuple(scaffold.syllable_ids)
+        phrases = list(scaffold.phrase_ids)
+        self._phrase_text = "".join(phrases)
+        self._phrase_offsets.extend(accumulate(map(len, phrases), initial=0))
+        self._phrase_count.extend(scaffold.counts)
+
+    def _phrase(self, phrase_id: int) -> str:
+        """The text of one catalogue phrase."""
+        offsets = self._phrase_offsets
+        return self._phrase_text[offsets[phrase_id]:offsets[phrase_id + 1]]
 
     # -- public -------------------------------------------------------------------------
 
@@ -272,20 +317,21 @@ class PinyinInput:
         letters = letters.translate(_ASCII_LOWER)
         if limit <= 0 or not letters:
             return []
-        phrases = self._phrases(letters)
-        ranked = sorted(phrases, key=lambda p: (-phrases[p][0], phrases[p][1],
-                                                -self._phrase_count[p], p))
+        count = self._phrase_count
+        # (-letters consumed, abbreviations, -count in the catalogue, phrase), best first
+        ranked = sorted((-pos, short, -count[phrase_id], self._phrase(phrase_id))
+                        for phrase_id, (pos, short) in self._phrases(letters).items())
         # A phrase that spells less, or with more abbreviations, than a single character
         # typed as its first syllable is a misreading (yan -> 预案 as y + an): after them.
         steps = self._first_steps(letters)
         best_single = max(((after, -short) for _syllable, after, short in steps),
                           default=(0, 0))
-        head = [p for p in ranked if (phrases[p][0], -phrases[p][1]) >= best_single]
-        out = head[:limit]
+        leading = sum(1 for key in ranked if (-key[0], -key[1]) >= best_single)
+        out = [key[3] for key in ranked[:min(leading, limit)]]
         if len(out) < limit:
             out.extend(self._single_chars(steps, limit - len(out)))
         if len(out) < limit:
-            out.extend(ranked[len(head):][:limit - len(out)])
+            out.extend(key[3] for key in ranked[leading:leading + limit - len(out)])
         return out
 
     def consumed(self, letters: str, candidate: str) -> int:
@@ -294,8 +340,11 @@ class PinyinInput:
         The keyboard commits the candidate and keeps ``letters[consumed:]`` to go on with.
         """
         letters = letters.translate(_ASCII_LOWER)
-        options: Iterable[tuple[str, ...]] = self._phrase_readings.get(candidate, ())
-        best = self._best(letters, options)
+        # a catalogue phrase: the trie's walk over its readings in context (keeping those
+        # per phrase cost 3 MiB over the sample catalogue for a call made once per choice)
+        best = next((found for phrase_id, found in self._phrases(letters).items()
+                     if self._phrase(phrase_id) == candidate), None) \
+            if len(candidate) >= _MIN_PHRASE else None
         if best is None and candidate and len(candidate) <= _MAX_PHRASE:
             per_char = [tuple(dict.fromkeys(
                 (*toneless_readings(char), *self._char_readings.get(char, ()))))
@@ -318,24 +367,28 @@ class PinyinInput:
                 best = found
         return best
 
-    def _phrases(self, letters: str) -> dict[str, tuple[int, int]]:
-        """Catalogue phrases the letters can spell -> best (consumed, abbreviations)."""
-        found: dict[str, tuple[int, int]] = {}
+    def _phrases(self, letters: str) -> dict[int, tuple[int, int]]:
+        """Catalogue phrases the letters can spell: id -> best (consumed, abbreviations)."""
+        found: dict[int, tuple[int, int]] = {}
         end = len(letters)
-        stack: list[tuple[_Node, int, int, int, int]] = [
-            (self._root, _skip_breaks(letters, 0), 0, 0, -1)]
+        edge_start, edge_child = self._edge_start, self._edge_child
+        edge_syllable, names = self._edge_syllable, self._syllable_names
+        phrase_start, node_phrases = self._phrase_start, self._node_phrases
+        stack: list[tuple[int, int, int, int, int]] = [(0, _skip_breaks(letters, 0), 0, 0, -1)]
         while stack:
             node, pos, depth, abbreviated, previous = stack.pop()
             if depth >= _MIN_PHRASE:
-                for phrase in node[1]:
-                    known = found.get(phrase)
+                for phrase_id in node_phrases[phrase_start[node]:phrase_start[node + 1]]:
+                    known = found.get(phrase_id)
                     if known is None or (pos, -abbreviated) > (known[0], -known[1]):
-                        found[phrase] = (pos, abbreviated)
+                        found[phrase_id] = (pos, abbreviated)
             if pos >= end or depth == _MAX_PHRASE:
                 continue
             first = letters[pos]
-            for syllable, child in node[0].items():
+            for edge in range(edge_start[node], edge_start[node + 1]):
+                syllable = names[edge_syllable[edge]]
                 if syllable[0] == first:
+                    child = edge_child[edge]
                     for after, short, full_start in _steps(
                             letters, pos, syllable, previous, abbreviated == depth):
                         stack.append(
@@ -357,7 +410,7 @@ class PinyinInput:
         streams = []
         for syllable, after, short in steps:
             streams.append(_keyed(self._catalogue_chars.get(syllable, ()), after, short))
-            streams.append(_keyed(_dictionary_chars(syllable), after, short))
+            streams.append(_dictionary_chars(syllable, after, short))
         out: list[str] = []
         seen: set[str] = set()
         for _key, char in heapq.merge(*streams):

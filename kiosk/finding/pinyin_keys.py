@@ -8,12 +8,11 @@ SQLite; the search index recomputes only what is missing.
 Conversion follows pypinyin's own default pipeline -- its maximum-matching segmenter over
 its phrase table, the phrase reading when the segment is a known phrase, else each
 character's commonest reading -- so polyphones come out right (银行 -> yinhang, 行政 ->
-xingzheng), and the tests check the result equals ``lazy_pinyin`` on every sample name. It
-skips ``lazy_pinyin``'s generic per-syllable style conversion (80 % of its run time) by
-memoising the tone-marked -> toneless mapping (about 1,500 distinct readings). Measured on
-the 1,135 sample names: about 30 us per name against about 95 us for ``lazy_pinyin``, so
-100,000 names take about 3.5 s; results are also memoised per text (department names
-repeat, 8,192 texts kept).
+xingzheng), and the tests check the result equals ``lazy_pinyin`` on every sample name.
+It runs on the compact tables of :mod:`kiosk.finding.pinyin_table`, derived from
+pypinyin's at build time, so the kiosk process never imports pypinyin (about 55 MiB of
+resident memory, issue 11). Results are memoised per text (department names repeat, 8,192
+texts kept).
 
 Keys use ``v`` for ü (lv, nve), as pinyin keyboards do. Letters and digits that are not
 hanzi are kept lowercased (NFKC first, so full-width ``Ａ１`` becomes ``a1``), one
@@ -25,17 +24,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter
 from collections.abc import Iterator, Mapping
-from functools import cache, lru_cache
+from functools import lru_cache
 from itertools import accumulate
 from operator import itemgetter
 
-from pypinyin import Style
-from pypinyin.constants import PHRASES_DICT, PINYIN_DICT
-from pypinyin.seg import mmseg
-from pypinyin.style import convert
-
+from kiosk.finding.pinyin_table import is_han, pinyin_table
 from kiosk.models import PinyinKeys
 
 __all__ = [
@@ -51,69 +45,23 @@ __all__ = [
 
 _LONG_RUN = 256
 
-# Hanzi that pypinyin's tables lack but that appear in personal names on ID cards.
-_SUPPLEMENT: dict[str, tuple[str, ...]] = {"\U00020bb7": ("ji",)}  # 𠮷 (吉 variant)
-
-
-def is_han(char: str) -> bool:
-    """Whether ``char`` is a CJK ideograph (BMP blocks, compatibility block, planes 2-3)."""
-    code = ord(char)
-    return (
-        0x4E00 <= code <= 0x9FFF
-        or 0x3400 <= code <= 0x4DBF
-        or 0x20000 <= code <= 0x3FFFF
-        or 0xF900 <= code <= 0xFAFF
-        or code == 0x3007
-    )
-
-
-@cache
-def _toneless(reading: str) -> str:
-    """One tone-marked pypinyin reading without tone, ü written ``v``; '' if not ASCII.
-
-    Memoised: pypinyin's style conversion costs about 5 us a call and there are only about
-    1,500 distinct tone-marked readings.
-    """
-    plain = convert(reading, Style.NORMAL, strict=True)
-    return plain if plain.isascii() and plain.isalpha() else ""
-
-
-@lru_cache(maxsize=1)
-def _reading_table() -> dict[str, tuple[str, ...]]:
-    """Char -> its distinct toneless readings, commonest first (pypinyin's order)."""
-    table: dict[str, tuple[str, ...]] = {}
-    for code, readings in PINYIN_DICT.items():
-        if 0xE000 <= code <= 0xF8FF:  # private-use glyphs of old fonts: not typable text
-            continue
-        plain: list[str] = []
-        for reading in readings.split(","):
-            syllable = _toneless(reading)
-            if syllable and syllable not in plain:
-                plain.append(syllable)
-        if plain:
-            table[chr(code)] = tuple(plain)
-    for char, readings in _SUPPLEMENT.items():
-        table.setdefault(char, readings)
-    return table
-
 
 def reading_table() -> Mapping[str, tuple[str, ...]]:
-    """Every hanzi pypinyin knows -> its toneless readings, commonest first (read-only).
+    """Every hanzi with a reading -> its toneless readings, commonest first (read-only).
 
-    Built once per process from pypinyin's single-character table (about 40 ms).
+    Loaded once per process from the shipped table (about 20 ms).
     """
-    return _reading_table()
+    return pinyin_table()
 
 
 def toneless_readings(char: str) -> tuple[str, ...]:
     """All toneless readings of one hanzi, commonest first; () when unknown."""
-    return _reading_table().get(char, ())
+    return pinyin_table().readings(char)
 
 
-@lru_cache(maxsize=1)
 def pinyin_syllables() -> frozenset[str]:
-    """Every toneless syllable pypinyin knows (about 420, including rare ones like 'hm')."""
-    return frozenset(s for readings in _reading_table().values() for s in readings)
+    """Every toneless syllable of any reading (about 420, including rare ones like 'hm')."""
+    return pinyin_table().syllables
 
 
 _FIRST: dict[str, str] = {}
@@ -123,12 +71,8 @@ def _first_reading(char: str) -> str:
     """The commonest toneless reading of one hanzi ('' if unknown), memoised per char."""
     plain = _FIRST.get(char)
     if plain is None:
-        readings = PINYIN_DICT.get(ord(char))
-        if readings is not None:
-            plain = _toneless(readings.split(",", 1)[0])
-        else:
-            plain = _SUPPLEMENT.get(char, ("",))[0]
-        _FIRST[char] = plain
+        readings = pinyin_table().readings(char)
+        plain = _FIRST[char] = readings[0] if readings else ""
     return plain
 
 
@@ -150,17 +94,16 @@ def han_syllables(run: str) -> list[str]:
     """One toneless syllable per char of a run of hanzi, read in context; '' if unknown.
 
     This is the per-character alignment the pinyin keyboard needs to cut words out of
-    catalogue names, and the core of :func:`pinyin_keys`. pypinyin's segmenter is quadratic
+    catalogue names, and the core of :func:`pinyin_keys`. The segmenter is quadratic
     in the run length, so runs longer than any real name are read in pieces.
     """
     if len(run) > _LONG_RUN:
         return [syllable for start in range(0, len(run), _LONG_RUN)
                 for syllable in han_syllables(run[start:start + _LONG_RUN])]
     out: list[str] = []
-    for word in mmseg.seg.cut(run):
-        phrase = PHRASES_DICT.get(word)
-        if phrase is not None and len(phrase) == len(word):
-            out.extend(_toneless(options[0]) for options in phrase)
+    for word, reading in pinyin_table().segments(run):
+        if reading is not None:
+            out.extend(reading.split(" "))
         else:
             out.extend(_first_reading(char) for char in word)
     return out
@@ -215,8 +158,7 @@ def _greedy_splitter() -> re.Pattern[str]:
     they make the greedy cut wrong far more often than right (biangeng -> biang|eng), and a
     syllable may not be followed by i, u or v, which never start one (jiang|u -> jian|gu).
     """
-    counts = Counter(s for readings in _reading_table().values() for s in readings)
-    common = sorted(s for s, count in counts.items() if count >= 5)
+    common = sorted(pinyin_table().common_syllables)
     return re.compile("(?:" + _trie_pattern(common) + ")(?![iuv])|.", re.S)
 
 
