@@ -206,6 +206,7 @@ class KioskApp(App):
         should find it: no dialog open, the configured language, normal text, silence."""
         self.services.session.wipe()
         self.flow.reset()
+        self.services.devices.release_camera()  # its light goes off between citizens
         self.idle.disarm()
         self.services.speaker.stop()
         self.end_staff_call("visit_ended")

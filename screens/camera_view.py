@@ -13,7 +13,6 @@ import os
 import time
 from collections.abc import Callable
 
-import cv2
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
@@ -21,8 +20,11 @@ from kivy.lang import Builder
 from kivy.properties import ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.widget import Widget
 
-from kiosk.devices.camera_tasks import DocumentTask, FaceTask, QrTask
+# OpenCV, numpy and the camera tasks load when a screen first uses the camera, not with
+# the kiosk: about 60 MiB that most visits (guides, search) never need
 
+OPENING_GRACE_S = 2.0
+"""Seconds a camera may take to give its first frame before "no picture" is shown."""
 PREVIEW_WIDTH = 640
 """Pixels across the uploaded preview: sharp enough on screen, cheap to draw."""
 
@@ -42,6 +44,7 @@ class CameraView(Widget):
         self._task = None
         self._frame_size = (0, 0)
         self._due = 0.0  # when the next preview frame should be drawn (monotonic seconds)
+        self._opened_at = 0.0
         self.frames_shown = 0
         self.bind(size=self._place, pos=self._place)
 
@@ -52,11 +55,15 @@ class CameraView(Widget):
     # -- analysis ---------------------------------------------------------------------------
     def start_qr(self, on_code: Callable[[str], None]) -> None:
         """Show the picture and report each QR payload read (UI thread)."""
+        from kiosk.devices.camera_tasks import QrTask
+
         self._begin(QrTask(self.hub, lambda text: Clock.schedule_once(
             lambda _dt: self._task_alive() and on_code(text))))
 
-    def start_document(self, on_update: Callable) -> DocumentTask:
+    def start_document(self, on_update: Callable):
         """Show the picture with the page outline; ``on_update(DocumentUpdate)`` (UI thread)."""
+        from kiosk.devices.camera_tasks import DocumentTask
+
         def update(event) -> None:
             Clock.schedule_once(lambda _dt: self._document_update(event, on_update))
 
@@ -64,8 +71,10 @@ class CameraView(Widget):
         self._begin(task)
         return task
 
-    def start_face(self, on_update: Callable) -> FaceTask:
+    def start_face(self, on_update: Callable):
         """Show the picture with the face's box; ``on_update(FaceUpdate)`` (UI thread)."""
+        from kiosk.devices.camera_tasks import FaceTask
+
         def update(event) -> None:
             Clock.schedule_once(lambda _dt: self._face_update(event, on_update))
 
@@ -75,7 +84,8 @@ class CameraView(Widget):
 
     def _begin(self, task) -> None:
         self.stop()
-        self._task = task.start()
+        self._opened_at = time.monotonic()
+        self._task = task.start()  # opens the camera if it is closed
         self.outline = []
         self.state = "live"
         # checked on every frame of the event loop, drawn when due: an interval of 1/fps
@@ -128,9 +138,14 @@ class CameraView(Widget):
         self._due = self._due + period if now - self._due <= period else now + period
         frame = self.hub.latest_frame()
         if frame is None:
-            self.state = "no_camera"
+            # a camera being opened gives its first frame within a second or so; only
+            # then is a missing picture worth saying
+            if now - self._opened_at > OPENING_GRACE_S or not self.hub.camera_ok:
+                self.state = "no_camera"
             self.texture = None
             return
+        import cv2
+
         self.state = "live"
         height, width = frame.shape[:2]
         self._frame_size = (width, height)

@@ -95,7 +95,9 @@ class CaptureScreen(KioskScreen):
         self.preview = None
         self._pending = None
         self.steady = 0.0
-        self.camera_ok = self.services.devices.camera_ok
+        devices = self.services.devices
+        devices.use_camera()  # opened now (closed between visits); a failure shows below
+        self.camera_ok = devices.camera_ok
         if not self.camera_ok:
             self.advice = tr._("The camera is not working right now. Please press Call staff: staff can take your materials at the counter.")  # noqa: E501
             return
@@ -107,6 +109,13 @@ class CaptureScreen(KioskScreen):
             self.advice = tr._(PROBLEM_ADVICE["no_page"])
             self._task = camera.start_document(self._document_update)
         App.get_running_app().say(f"{self.title}\n{self.advice}")
+
+    def on_camera_state(self, state: str) -> None:
+        """The preview found no picture after the camera's start-up time: say so."""
+        if state == "no_camera" and not self.reviewing and self.manager is not None \
+                and self.manager.current == self.name:
+            self.camera_ok = False
+            self.advice = tr._("The camera is not working right now. Please press Call staff: staff can take your materials at the counter.")  # noqa: E501
 
     def _document_update(self, update) -> None:
         if self.reviewing:

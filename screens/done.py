@@ -14,7 +14,6 @@ import logging
 import os
 import threading
 
-import cv2
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.graphics.texture import Texture
@@ -42,6 +41,7 @@ PRINTER_PROBLEMS = {
 
 def qr_texture(text: str) -> Texture:
     """A QR code of ``text`` as a texture, drawn with sharp modules at any size."""
+    import cv2  # loaded with the first receipt, not with the kiosk
     code = cv2.QRCodeEncoder.create().encode(text)
     code = cv2.copyMakeBorder(code, 4, 4, 4, 4, cv2.BORDER_CONSTANT, value=255)
     code = cv2.resize(code, None, fx=8, fy=8, interpolation=cv2.INTER_NEAREST)

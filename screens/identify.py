@@ -185,6 +185,7 @@ class IdentifyScreen(KioskScreen):
             self.problem = True
             self.status = tr._("The electronic ID code needs the network, and this kiosk is offline now. Please use your ID card or type your number.")  # noqa: E501
             return
+        self.services.devices.use_camera()  # opened now (closed between visits)
         if not self.services.devices.camera_ok:
             self.problem = True
             self.status = tr._("The camera is not working right now. Please use your ID card or type your number.")  # noqa: E501

@@ -37,6 +37,7 @@ def hub() -> Iterator[DeviceHub]:
     hub = DeviceHub(devices(), probe_interval=0.1, card_interval=0.05)
     hub.start()
     try:
+        hub.use_camera()
         wait_until(lambda: set(hub.states().values()) == {"online"}, 10, "devices online")
         yield hub
     finally:
@@ -291,6 +292,26 @@ def test_unplugged_camera_gives_no_frame_then_comes_back(hub: DeviceHub):
     wait_until(lambda: hub.latest().sequence > before, what="new frames")
 
 
+def test_the_camera_is_open_only_while_a_screen_uses_it():
+    hub = DeviceHub(devices(), probe_interval=0.1)
+    hub.start()
+    try:
+        assert hub.states()["camera"] == "standby" and hub.camera_ok
+        assert hub.latest_frame() is None
+        hub.use_camera()
+        wait_until(lambda: hub.latest_frame() is not None, 10, "frames once opened")
+        hub.release_camera()  # the visit ended: closed, frames dropped
+        assert hub.states()["camera"] == "standby" and hub.latest_frame() is None
+        hub.emulators.unplug("camera")
+        hub.use_camera()
+        wait_until(lambda: not hub.camera_ok, 10, "the unplugged camera is noticed")
+        hub.release_camera()
+        assert not hub.camera_ok  # remembered as it was last used: screens say so at once
+        assert hub.states()["camera"] != "standby"
+    finally:
+        hub.stop()
+
+
 # --- real devices -----------------------------------------------------------------------------
 def test_real_devices_have_no_emulator_and_report_why_they_are_missing(tmp_path):
     hub = DeviceHub(devices("serial:///dev/ttyKIOSKNOPE0", f"file://{tmp_path}/none/slip.bin",
@@ -305,6 +326,8 @@ def test_real_devices_have_no_emulator_and_report_why_they_are_missing(tmp_path)
     try:
         wait_until(lambda: hub.states()["idcard"] == "noDevice", 10, "reader missing")
         wait_until(lambda: hub.states()["printer"] == "noDevice", 10, "printer missing")
+        assert hub.states()["camera"] == "standby"  # closed until a screen uses it
+        hub.use_camera()
         wait_until(lambda: hub.states()["camera"] not in ("online", "starting"), 10, "camera")
         cards = Cards()
         hub.watch_cards(cards)

@@ -15,10 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import cv2
-import numpy as np
+from typing import TYPE_CHECKING, Any
 
 from kiosk.finding.guides import SAMPLE_MARK, Guide
 
@@ -126,6 +123,10 @@ def _licence_type_of(words: str) -> str | None:
     return next((kind for word, kind in LICENCE_WORDS if word in words), None)
 
 
+if TYPE_CHECKING:
+    import numpy as np
+
+
 def prepare_jpeg(image_bgr: np.ndarray, *, max_side: int = 1600,
                  max_bytes: int = 800_000) -> bytes:
     """A JPEG of ``image_bgr`` whose longest side is at most ``max_side`` pixels and whose
@@ -136,6 +137,8 @@ def prepare_jpeg(image_bgr: np.ndarray, *, max_side: int = 1600,
     Raise ``ValueError`` for an image that is not an 8-bit grey, BGR or BGRA array, or a
     ``max_bytes`` too small for any legible page.
     """
+    import cv2  # OpenCV and numpy load with the first photo, not with the kiosk
+
     image = _as_bgr(image_bgr)
     if max_side < 64 or max_bytes < 4096:
         raise ValueError("max_side must be at least 64 and max_bytes at least 4096")
@@ -154,6 +157,9 @@ def prepare_jpeg(image_bgr: np.ndarray, *, max_side: int = 1600,
 
 
 def _as_bgr(image: Any) -> np.ndarray:
+    import cv2
+    import numpy as np
+
     if not isinstance(image, np.ndarray) or image.dtype != np.uint8 or image.size == 0:
         raise ValueError("expected a non-empty 8-bit image array")
     if image.ndim == 2:
@@ -168,6 +174,8 @@ def _as_bgr(image: Any) -> np.ndarray:
 
 
 def _shrink(image: np.ndarray, max_side: int) -> np.ndarray:
+    import cv2
+
     height, width = image.shape[:2]
     longest = max(height, width)
     if longest <= max_side:

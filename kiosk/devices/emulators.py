@@ -19,20 +19,24 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from drivers.camera.sources import SCENES, SceneSource
 from drivers.device_url import DeviceURL
 from drivers.idcard.connect import start_emulator as start_reader_emulator
 from drivers.idcard.emulator import SamEmulator
 from drivers.printer.connect import emulator_state, url_codec
 from drivers.printer.emulator import PrinterEmulator
 
+if TYPE_CHECKING:  # OpenCV and numpy load when the camera is first used, not at start
+    from drivers.camera.sources import SceneSource
+
 __all__ = ["DEVICES", "PAPER_LEVELS", "SCENE_NAMES", "EmulatorControls", "NotEmulated"]
 
 DEVICES = ("idcard", "printer", "camera")
 PAPER_LEVELS = ("ok", "low", "out")
 #: Scene names :meth:`EmulatorControls.show_scene` takes: the emulator's own plus "blank".
-SCENE_NAMES = (*SCENES, "blank")
+SCENE_NAMES = ("document", "qr", "face", "black", "empty", "blank")
+"""drivers.camera.sources.SCENES and "blank" (written out: that module loads OpenCV)."""
 _SCENE_ALIASES = {"blank": "empty"}
 
 
@@ -50,10 +54,12 @@ class EmulatorControls:
     """
 
     def __init__(self, reader: SamEmulator | None = None, printer: PrinterEmulator | None = None,
-                 camera: SceneSource | None = None) -> None:
+                 camera: SceneSource | None = None, *, camera_scene: str | None = None) -> None:
+        """``camera_scene``: an emulated camera made when first used, showing that scene."""
         self.reader = reader
         self.printer = printer
-        self.camera = camera
+        self._camera = camera
+        self._camera_scene = camera_scene
         # the folder of the stable links, made when the reader or the printer is emulated
         self._links: Path | None = None
         if reader is not None or printer is not None:
@@ -69,15 +75,34 @@ class EmulatorControls:
         reader = start_reader_emulator(idcard) if idcard.scheme == "emulator" else None
         printer_emulator = (PrinterEmulator(emulator_state(printer), codec=url_codec(printer))
                             if printer.scheme == "emulator" else None)
-        scene = SceneSource(camera.params.get("scene", "document")) \
-            if camera.scheme == "emulator" else None
-        return cls(reader, printer_emulator, scene)
+        scene = camera.params.get("scene", "document") if camera.scheme == "emulator" else None
+        if scene is not None and scene not in SCENE_NAMES:
+            from drivers.device_url import DeviceURLError
+
+            raise DeviceURLError(str(camera), f"scene must be one of {', '.join(SCENE_NAMES)}")
+        return cls(reader, printer_emulator, camera_scene=scene)
+
+    @property
+    def camera(self) -> SceneSource | None:
+        """The emulated camera (made on first use: it loads OpenCV), or None if real."""
+        if self._camera is None and self._camera_scene is not None:
+            from drivers.camera.sources import SceneSource
+
+            with self._lock:
+                if self._camera is None:
+                    self._camera = SceneSource(_SCENE_ALIASES.get(self._camera_scene,
+                                                                  self._camera_scene))
+        return self._camera
 
     def __bool__(self) -> bool:
-        return any(device is not None for device in (self.reader, self.printer, self.camera))
+        return self.reader is not None or self.printer is not None or \
+            self._camera is not None or self._camera_scene is not None
 
     def __repr__(self) -> str:
-        emulated = [name for name in DEVICES if self._emulator(name) is not None]
+        emulated = [name for name in DEVICES if name != "camera" and self._emulator(name)
+                    is not None]
+        if self._camera is not None or self._camera_scene is not None:
+            emulated.append("camera")
         return f"EmulatorControls(emulated={emulated})"
 
     # --- ptys and links -------------------------------------------------------------------
@@ -90,8 +115,9 @@ class EmulatorControls:
         return str(self._links / device)
 
     def plug_all(self) -> None:
-        """Serve every emulator (reader and printer on new ptys behind their links)."""
-        for device in DEVICES:
+        """Serve every emulator (reader and printer on new ptys behind their links; the
+        camera is made when first used)."""
+        for device in ("idcard", "printer"):
             if self._emulator(device) is not None:
                 self.replug(device)
 
@@ -100,7 +126,7 @@ class EmulatorControls:
         emulator = self._require(device)
         path = self.link(device) if device != "camera" else ""
         with self._lock:
-            if isinstance(emulator, SceneSource):
+            if device == "camera":
                 emulator.unplugged = True
             else:
                 emulator.stop()
@@ -115,7 +141,7 @@ class EmulatorControls:
         emulator = self._require(device)
         path = self.link(device) if device != "camera" else ""
         with self._lock:
-            if isinstance(emulator, SceneSource):
+            if device == "camera":
                 emulator.unplugged = False
                 return
             try:
@@ -177,13 +203,11 @@ class EmulatorControls:
         """Show ``document``, ``qr`` (the demo receipt code), ``face``, ``blank``/``empty``
         (nobody, nothing) or ``black`` (lens covered)."""
         camera = self._require("camera")
-        assert isinstance(camera, SceneSource)
         camera.show(_SCENE_ALIASES.get(name, name))
 
     def show_qr(self, text: str) -> None:
         """Hold a QR code holding ``text`` up to the camera."""
         camera = self._require("camera")
-        assert isinstance(camera, SceneSource)
         camera.show_qr(text)
 
     # --- the printer ----------------------------------------------------------------------
@@ -224,7 +248,9 @@ class EmulatorControls:
     def _emulator(self, device: str) -> SamEmulator | PrinterEmulator | SceneSource | None:
         if device not in DEVICES:
             raise ValueError(f"unknown device {device!r}; use one of {', '.join(DEVICES)}")
-        return {"idcard": self.reader, "printer": self.printer, "camera": self.camera}[device]
+        if device == "camera":
+            return self.camera  # made now, on first use
+        return self.reader if device == "idcard" else self.printer
 
     def _require(self, device: str) -> SamEmulator | PrinterEmulator | SceneSource:
         emulator = self._emulator(device)

@@ -23,12 +23,8 @@ import threading
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
-from drivers.camera.capture import CaptureThread, LatestFrame
-from drivers.camera.sources import FrameSource, open_source
 from drivers.device_url import DeviceURL
 from drivers.idcard.codec import Outcome
 from drivers.idcard.identity import Identity
@@ -48,6 +44,16 @@ from drivers.printer.layout import Receipt
 from drivers.supervisor import DeviceSupervisor, DeviceUnavailable, OpenFailed
 from kiosk.config import DevicesSection
 from kiosk.devices.emulators import EmulatorControls
+
+if TYPE_CHECKING:  # OpenCV and numpy load when the camera is first used, not at start
+    import numpy as np
+
+    from drivers.camera.capture import CaptureThread, LatestFrame
+    from drivers.camera.sources import FrameSource
+
+CAMERA_STANDBY = "standby"
+"""The camera's state while no screen uses it: it is opened for the capture and e-ID
+screens and closed when the visit ends (no lit camera light between citizens)."""
 
 __all__ = [
     "CARD_KINDS",
@@ -280,8 +286,8 @@ class DeviceHub:
                                                     devices.camera)
         self._reader = self._reader_supervisor(devices.idcard, probe_interval)
         self._printer = self._printer_supervisor(devices.printer, probe_interval)
-        self._camera = CaptureThread(self._camera_opener(devices.camera), self._channel,
-                                     name="camera")
+        self._camera: CaptureThread | None = None  # opened by use_camera()
+        self._camera_state: DeviceState | None = None  # as the last opened camera ended
         self._watch: _CardWatch | None = None
         self._watch_thread: threading.Thread | None = None  # the latest watch's, even stopped
         self._tasks: weakref.WeakSet[Any] = weakref.WeakSet()
@@ -306,7 +312,6 @@ class DeviceHub:
             self._dispatcher.start()
             self._reader.start()
             self._printer.start()
-            self._camera.start()
 
     def stop(self) -> None:
         """Stop the card watch, every camera task, the devices and the emulators; waits
@@ -318,9 +323,9 @@ class DeviceHub:
         for task in tasks:
             with contextlib.suppress(Exception):
                 task.stop()
+        self.release_camera()
         with self._lock:
             self._stopped = True
-            self._camera.stop()
             self._reader.stop()
             self._printer.stop()
             self._stopping.set()
@@ -344,13 +349,17 @@ class DeviceHub:
 
     # --- state ----------------------------------------------------------------------------
     def states(self) -> dict[str, str]:
-        """``idcard`` / ``printer`` / ``camera`` -> DeviceState value, for the heartbeat."""
-        return {name: status.state.value for name, status in self.statuses().items()}
+        """``idcard`` / ``printer`` / ``camera`` -> DeviceState value, for the heartbeat; a
+        closed camera that was fine when last used is :data:`CAMERA_STANDBY`."""
+        states = {name: status.state.value for name, status in self.statuses().items()}
+        if self._camera is None and self.camera_ok:
+            states["camera"] = CAMERA_STANDBY
+        return states
 
     def statuses(self) -> dict[str, DeviceStatus]:
         """The full status snapshots (state, media, paper, detail) for the diagnostics."""
         return {"idcard": self._reader.status, "printer": self._printer.status,
-                "camera": self._camera.status}
+                "camera": self._camera_status()}
 
     def add_listener(self, listener: Callable[[DeviceEvent], None]) -> None:
         """Call ``listener`` with every DeviceEvent of the three devices (state changes,
@@ -436,26 +445,71 @@ class DeviceHub:
         return PrintOutcome(True, None, paper_low=report.reason == "paper_low")
 
     # --- the camera -----------------------------------------------------------------------
+    def use_camera(self) -> None:
+        """Open the camera now (the preview and every camera task call this); it stays open
+        until :meth:`release_camera`. Does nothing before :meth:`start` or after stop."""
+        with self._lock:
+            if self._camera is not None or self._dispatcher is None or self._stopped:
+                return
+            from drivers.camera.capture import CaptureThread
+
+            self._camera = CaptureThread(self._camera_opener(self.devices.camera),
+                                         self._channel, name="camera")
+            self._camera.start()
+
+    def release_camera(self) -> None:
+        """Close the camera (the visit ended): its light goes off, its frames are freed."""
+        for task in list(self._tasks):
+            with contextlib.suppress(Exception):
+                task.stop()
+        with self._lock:
+            camera, self._camera = self._camera, None
+            if camera is not None:
+                self._camera_state = camera.status.state
+        if camera is not None:
+            camera.stop()
+
+    def _camera_status(self) -> DeviceStatus:
+        camera = self._camera
+        if camera is not None:
+            return camera.status
+        if self._camera_state not in (None, DeviceState.ONLINE, DeviceState.STARTING):
+            return DeviceStatus(self._camera_state, detail="as it was last used")
+        return DeviceStatus(DeviceState.STARTING, detail="closed until a screen needs it")
+
     def latest(self) -> LatestFrame:
         """The newest frame with its sequence number and capture time (camera tasks use the
-        sequence to skip frames they have seen). The image is shared: do not draw on it."""
-        return self._camera.latest()
+        sequence to skip frames they have seen); opens the camera if it is closed. The
+        image is shared: do not draw on it."""
+        self.use_camera()
+        camera = self._camera
+        if camera is None:  # the hub is not running
+            from drivers.camera.capture import LatestFrame
+
+            return LatestFrame(None, 0, None)
+        return camera.latest()
 
     def latest_frame(self) -> np.ndarray | None:
-        """The newest BGR frame for the preview, None while the camera is not online (a
-        frozen last frame must not look like a live picture). Read-only: copy to draw."""
-        if not self.camera_ok:
+        """The newest BGR frame for the preview, None while the camera is closed or not
+        online (a frozen last frame must not look like a live picture). Read-only."""
+        camera = self._camera
+        if camera is None or camera.status.state is not DeviceState.ONLINE:
             return None
-        return self._camera.latest().image
+        return camera.latest().image
 
     @property
     def camera_ok(self) -> bool:
-        """The camera is giving frames now."""
-        return self._camera.status.state is DeviceState.ONLINE
+        """The camera can be used: it gives frames, is being opened, or is closed and was
+        fine when last used."""
+        camera = self._camera
+        state = camera.status.state if camera is not None else self._camera_state
+        return state in (None, DeviceState.ONLINE, DeviceState.STARTING)
 
     def attach(self, task: FrameTask) -> None:
-        """Have :meth:`stop` stop ``task`` too (camera tasks call this when they start)."""
+        """A camera task starts: the camera opens, and :meth:`stop` (or the end of the
+        visit) stops the task with it."""
         self._tasks.add(task)
+        self.use_camera()
 
     # --- opening the devices --------------------------------------------------------------
     def _reader_supervisor(self, url: DeviceURL,
@@ -506,6 +560,8 @@ class DeviceHub:
         scene = self._emulators.camera
         if scene is not None:
             return lambda: scene  # one scene for the whole run: switches and unplug persist
+        from drivers.camera.sources import open_source
+
         return lambda: open_source(url)
 
 
