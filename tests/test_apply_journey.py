@@ -243,3 +243,19 @@ def test_the_electronic_id_code_needs_the_network(apply_kiosk, tmp_path: Path):
                       {"tap": "identify_ecode"},
                       {"expect_text": "电子身份证码需要联网核验"},
                       {"tap": "ecode_back"}, {"expect_text": "请将身份证放在读卡区"}], tmp_path)
+
+
+def test_next_is_tappable_when_no_field_is_being_typed(apply_kiosk, tmp_path: Path):
+    """The hidden keyboard pad takes no room and catches no touch meant for the form."""
+    app = apply_kiosk.app
+    run(apply_kiosk, [*open_apply(), {"wait_screen": "form", "seconds": 15}], tmp_path)
+    draft = app.services.session.draft
+    draft.set_value("phone", "13800138000")
+    draft.set_value("agree", "1")
+    form = app.screen("form")
+    form.on_pre_enter()
+    apply_kiosk.pump(2)
+    pad = form.ids.pad
+    assert not pad.shown and pad.height == 0 and pad.ids.candidates_view.height == 0
+    apply_kiosk.tap(form.ids.form_next)
+    assert app.manager.current == "materials"
