@@ -273,13 +273,14 @@ def hold_the_page(kiosk) -> Callable[[], None]:
     every frame is still found, straightened and assessed. Returns the undo."""
     import functools
 
-    import screens.camera_view as camera_view
+    # the capture screen's camera view imports the task from here when it starts one
+    import kiosk.devices.camera_tasks as camera_tasks
 
-    original = camera_view.DocumentTask
-    camera_view.DocumentTask = functools.partial(original, still_frames=10**9)
+    original = camera_tasks.DocumentTask
+    camera_tasks.DocumentTask = functools.partial(original, still_frames=10**9)
 
     def undo() -> None:
-        camera_view.DocumentTask = original
+        camera_tasks.DocumentTask = original
 
     return undo
 
