@@ -17,9 +17,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from escpos.constants import QR_ECLEVEL_M
-from escpos.printer import Dummy
-
 from drivers.printer.layout import (
     CODECS,
     Barcode,
@@ -77,6 +74,10 @@ class _Writer:
     """A ``Dummy`` printer plus the text style last sent, so style commands are not repeated."""
 
     def __init__(self, codec: Codec, font: tuple[Path, int] | None) -> None:
+        # python-escpos takes about 0.2 s to import (it pulls in its QR, barcode and image
+        # modules): it is loaded with the first receipt, not on the kiosk's start-up path
+        from escpos.printer import Dummy
+
         self.printer = Dummy()
         self.codec = codec
         self.font = font
@@ -146,6 +147,8 @@ def render(receipt: Receipt, codec: Codec = "gb18030",
             if not block.payload:
                 raise ValueError("QR code with an empty payload")
             out.style("center")
+            from escpos.constants import QR_ECLEVEL_M
+
             p.qr(block.payload, ec=QR_ECLEVEL_M, size=block.size, native=True)
             p._raw(b"\n")
         elif isinstance(block, Barcode):
