@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ def _jpeg(image: np.ndarray) -> bytes:
     return prepare_jpeg(image, max_side=MAX_SIDE, max_bytes=MAX_BYTES)
 
 
-class FrameTask:
+class FrameTask(ABC):
     """A thread that processes the newest frame of ``feed`` until stopped or done.
 
     ``start()`` returns the task, so ``task = DocumentTask(hub, cb).start()`` works.
@@ -166,9 +167,9 @@ class FrameTask:
     def _prepare(self) -> None:
         """Load what the task needs, on its own thread (not the caller's)."""
 
+    @abstractmethod
     def _process(self, frame: np.ndarray) -> bool:
-        """Handle one frame; True when the task is done."""
-        raise NotImplementedError
+        """Handle one frame; True when the task is done (each kind of task says how)."""
 
 
 # --- documents ------------------------------------------------------------------------------
