@@ -164,7 +164,7 @@ class FrameTask(ABC):
                 self._finished.set()
                 return
 
-    def _prepare(self) -> None:
+    def _prepare(self) -> None:  # noqa: B027 (a hook: most tasks need nothing loaded)
         """Load what the task needs, on its own thread (not the caller's)."""
 
     @abstractmethod
