@@ -66,6 +66,9 @@ class DoneScreen(KioskScreen):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._wait_event = None
+        # Which printing the screen waits for: a slip still printing when its citizen tapped
+        # Finish must not report its outcome on the next citizen's screen.
+        self._print_job = 0
 
     def submit(self) -> None:
         """Seal the draft (the review's Submit): a receipt number, or a plain refusal."""
@@ -145,14 +148,18 @@ class DoneScreen(KioskScreen):
         receipt = receipt_for(facts)
         self.print_state = "printing"
         devices = services.devices
+        self._print_job += 1
+        job = self._print_job
 
         def run() -> None:  # printing takes seconds on a serial printer: not the UI thread
             outcome = devices.print_receipt(receipt)
-            Clock.schedule_once(lambda _dt: self._printed(outcome))
+            Clock.schedule_once(lambda _dt: self._printed(outcome, job))
 
         threading.Thread(target=run, name="print-receipt", daemon=True).start()
 
-    def _printed(self, outcome) -> None:
+    def _printed(self, outcome, job: int | None = None) -> None:
+        if job is not None and job != self._print_job:
+            return  # an earlier visit's slip: its citizen has gone
         if outcome is not None and outcome.printed:
             self.print_state = "printed"
             self.print_problem = ""
@@ -187,6 +194,7 @@ class DoneScreen(KioskScreen):
         if self._wait_event is not None:
             self._wait_event.cancel()
             self._wait_event = None
+        self._print_job += 1  # whatever is still printing belongs to the visit that ended
         self.receipt_no = self.application_no = self.matter_name = ""
         self.message = self.print_state = self.print_problem = ""
         self.qr = None

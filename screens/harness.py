@@ -8,9 +8,11 @@ helpers do not collect under pytest 9). Taps go through the real input pipeline 
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -81,14 +83,24 @@ class HeadlessKiosk:
         for _ in range(frames):
             EventLoop.idle()
 
-    def idle_until(self, condition: Callable[[], bool], frames: int = 120, what: str = "") -> None:
-        """Advance frames until ``condition()`` holds; raise TimeoutError if it never does."""
-        for _ in range(frames):
-            if condition():
-                return
+    def idle_until(self, condition: Callable[[], bool], frames: int = 120, what: str = "", *,
+                   seconds: float | None = None) -> None:
+        """Advance frames until ``condition()`` holds; raise TimeoutError if it never does.
+
+        ``seconds`` bounds the wait by time instead of frames, for work done by another
+        thread (a print, a sync), whose pace a loaded machine slows and frames do not measure.
+        On timeout every thread's stack goes to stderr, so that a wait that hangs in CI says
+        where.
+        """
+        deadline = None if seconds is None else time.monotonic() + seconds
+        count = 0
+        while not condition():
+            count += 1
+            if (count > frames) if deadline is None else (time.monotonic() > deadline):
+                faulthandler.dump_traceback(all_threads=True)
+                limit = f"{frames} frames" if deadline is None else f"{seconds:g} s"
+                raise TimeoutError(f"not reached after {limit}: {what or condition}")
             self.pump()
-        if not condition():
-            raise TimeoutError(f"not reached after {frames} frames: {what or condition}")
 
     def tap(self, widget, frames: int = 2) -> None:
         """Touch down and up at the centre of ``widget`` through the real input pipeline."""

@@ -9,6 +9,7 @@ printed, and that nothing personal is left once the visit ends.
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
 import pytest
@@ -208,13 +209,33 @@ def test_printer_out_of_paper_shows_the_qr_code_then_prints_again(apply_kiosk, t
                       {"paper": "ok"}, {"tap": "done_print_again"},
                       {"expect_printed": "居住证办理", "seconds": 30}], tmp_path)
     done = app.screen("done")
-    apply_kiosk.idle_until(lambda: done.print_state != "printing", 600, "printed")
+    apply_kiosk.idle_until(lambda: done.print_state != "printing", what="printed", seconds=60)
     assert done.print_state == "printed", done.print_problem
     assert done.qr is not None
     receipt_no = done.receipt_no
     controls = app.services.devices.emulators
     assert controls.printed_qr_payloads()[-1] == receipt_no
     app.end_session()
+
+
+def test_a_slip_still_printing_after_finish_says_nothing_to_the_next_citizen(apply_kiosk,
+                                                                             tmp_path: Path):
+    """Finish tapped while the slip prints: its outcome must not land on the next visit."""
+    app = apply_kiosk.app
+    steps = json.loads(APPLY.read_text(encoding="utf-8"))["steps"]
+    cut = next(i for i, step in enumerate(steps) if "expect_printed" in step)
+    done = app.screen("done")
+    printer = app.services.devices._printer  # held, so the slip is still "printing" at Finish
+    with printer.use():
+        run(apply_kiosk, steps[:cut], tmp_path)
+        assert done.print_state == "printing"
+        app.end_session()
+        assert done.print_state == ""
+    apply_kiosk.idle_until(lambda: not [t for t in threading.enumerate()
+                                        if t.name == "print-receipt"],
+                           what="the slip printed", seconds=60)
+    apply_kiosk.pump(3)
+    assert (done.print_state, done.print_problem) == ("", "")
 
 
 def test_timeout_in_the_middle_of_the_form_wipes_everything(apply_kiosk, tmp_path: Path):
