@@ -78,6 +78,12 @@ class KioskApp(App):
         from screens.apply_flow import ApplyFlow
 
         self.flow = ApplyFlow(self)
+        from kiosk.operations.ui_errors import ErrorTally
+        from screens.crash_guard import CrashGuard
+
+        tally = ErrorTally.load(services.config.storage.data_dir / "ui_errors.json")
+        self.crash_guard = CrashGuard(self, tally)
+        self.restart_requested = False
         tr.use(services.translator)
         services.translator.add_listener(self._on_language)
         self._on_language(services.translator.language)
@@ -122,6 +128,7 @@ class KioskApp(App):
         the process; moving it out of the garbage collector's view keeps full collections,
         which otherwise took 70-120 ms, from landing on a citizen's keystroke.
         """
+        self.crash_guard.install()
         self.services.connectivity.start()
         self.services.devices.start()
         self.services.sync.start()
@@ -144,6 +151,7 @@ class KioskApp(App):
 
     def on_stop(self) -> None:
         """Stop background threads and forget the visit."""
+        self.crash_guard.uninstall()
         self.services.connectivity.stop()
         self.services.sync.stop()
         self.services.speaker.close()
@@ -152,6 +160,12 @@ class KioskApp(App):
         self.services.documents.close()
         self.services.devices.stop()
         self.services.session.wipe()
+
+    def restart(self) -> None:
+        """Errors keep coming: stop cleanly (threads stopped, visit wiped) and let ``kiosk
+        run`` start a fresh process in this one's place."""
+        self.restart_requested = True
+        self.stop()
 
     def load_kv(self, filename=None) -> bool:
         """Each screen loads its own kv file; there is no app-wide ``kiosk.kv`` to look for."""

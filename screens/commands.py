@@ -150,7 +150,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     from screens.app import KioskApp
 
     services = KioskServices.create(config)
-    KioskApp(services, lockdown=not config.display.developer).run()
+    app = KioskApp(services, lockdown=not config.display.developer)
+    app.run()
+    if app.restart_requested:
+        # the same pid, a fresh interpreter: a service manager or watchdog sees no exit
+        print("kiosk run: restarting after repeated errors", file=sys.stderr, flush=True)
+        os.execv(sys.executable, sys.orig_argv)
     return 0
 
 
