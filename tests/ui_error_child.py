@@ -1,6 +1,6 @@
 """A kiosk app under Kivy's real main loop (``App.run``) whose callbacks raise on purpose.
 
-Run by tests/test_ui_crash_guard.py as ``python -m tests.ui_error_child CONFIG N``: N
+Run by tests/test_security_lockdown.py as ``python -m tests.ui_error_child CONFIG N``: N
 scheduled callbacks raise, one second apart. The loop must survive each of them; after the
 third within the restart window ``App.run`` returns asking for a restart. What happened is
 printed as one JSON line for the test to read.
