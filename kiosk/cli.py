@@ -49,6 +49,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         # the output went into a pipe that closed early (`| head`): not a failure
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except Exception as error:
+        if not is_key_refusal(error):
+            raise
+        # a key file refused (open to others, not ours, missing while records need it):
+        # one line that names the file and the fix, wherever in a command it was opened
+        print(f"kiosk: {error}", file=sys.stderr)
+        return 1
+
+
+KEY_ERRORS = frozenset({("kiosk.platform.signing", "KeyFileError"),
+                        ("offline_cache.sealing", "KeyFileError")})
+"""The key refusals of the platform signing key and of the master key (and subclasses)."""
+
+
+def is_key_refusal(error: BaseException) -> bool:
+    """True for a refused key file; by class name, so the CLI does not import cryptography."""
+    return any((kind.__module__, kind.__name__) in KEY_ERRORS for kind in type(error).__mro__)
 
 
 if __name__ == "__main__":  # pragma: no cover

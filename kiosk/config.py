@@ -117,6 +117,12 @@ class PlatformSection:
     timeout: float = 10.0
     health_interval: int = 15
     sync_interval: int = 10
+    ca_file: Path | None = None
+    """PEM bundle of the certificate authorities trusted for the platform; None = the
+    default bundle of ``requests`` (certifi). Never taken from ``$REQUESTS_CA_BUNDLE``."""
+    proxy: str = ""
+    """Proxy for https:// requests to the platform; empty = direct. Never taken from
+    ``$HTTPS_PROXY`` and friends; plain http (loopback only) never goes through it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +399,79 @@ def _platform_url(text: str, ctx: _Context) -> str:
     return text.rstrip("/")
 
 
+MAX_CA_FILE_BYTES = 10 << 20
+"""A CA bundle is a few hundred kilobytes at most (Mozilla's whole list is 0.3 MB)."""
+
+
+def _ca_file(text: str, ctx: _Context) -> Path | None:
+    """A PEM file of trusted certificate authorities, checked now rather than at the first
+    request: a typo here would otherwise show as "offline" at the counter, not at start-up.
+
+    It is loaded with the same OpenSSL the requests use, so a file that passes here is one
+    the transport can use. Empty means the default bundle.
+    """
+    if not text:
+        return None
+    path = _path(text, ctx)
+    try:
+        with open(path, "rb") as stream:
+            data = stream.read(MAX_CA_FILE_BYTES + 1)
+    except FileNotFoundError:
+        raise _Invalid("no such file") from None
+    except IsADirectoryError:
+        raise _Invalid("is a directory; expected a PEM file of CA certificates") from None
+    except PermissionError:
+        raise _Invalid("permission denied: the kiosk's user cannot read it") from None
+    except OSError as error:
+        raise _Invalid(f"cannot read: {error.strerror or 'I/O error'}") from None
+    if len(data) > MAX_CA_FILE_BYTES:
+        raise _Invalid(f"over {MAX_CA_FILE_BYTES >> 20} MB; not a CA bundle")
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise _Invalid("not a PEM bundle: no -----BEGIN CERTIFICATE----- block "
+                       "(convert a DER .cer/.crt with: openssl x509 -inform der -in F -out F.pem)")
+    import ssl
+
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    try:
+        context.load_verify_locations(cadata=data.decode("ascii", "replace"))
+    except (ssl.SSLError, ValueError):
+        raise _Invalid("a certificate in it cannot be read (damaged or not PEM)") from None
+    if context.cert_store_stats()["x509_ca"] == 0:
+        raise _Invalid("holds no CA certificate (only end-entity certificates)")
+    return path
+
+
+def _proxy_url(text: str, ctx: _Context) -> str:
+    """An http(s) proxy for the platform's https traffic; empty means direct.
+
+    Through an http:// proxy the kiosk tunnels TLS (CONNECT), so the proxy sees the
+    platform's host name, never a request. No credentials: the URL is shown by
+    ``kiosk config show`` and may reach logs.
+    """
+    if not text:
+        return ""
+    if any(ch.isspace() or not ch.isprintable() for ch in text):
+        raise _Invalid("contains spaces or control characters")
+    try:
+        parts = urlsplit(text)
+        host = parts.hostname
+        port = parts.port
+    except ValueError:
+        raise _Invalid("not a valid URL (bad host or port)") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise _Invalid("must be http://HOST:PORT or https://HOST:PORT (no socks)")
+    if parts.username is not None or parts.password is not None:
+        masked = text.replace(parts.netloc, "***@" + parts.netloc.rpartition("@")[2], 1)
+        raise _Invalid("must not contain a user name or password", masked)
+    if not host:
+        raise _Invalid("has no host name")
+    if port is None:
+        raise _Invalid("needs a port, e.g. http://proxy.hall.example:3128")
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise _Invalid("is HOST:PORT only: no path, ?query or #fragment")
+    return text.rstrip("/")
+
+
 def is_loopback(host: str) -> bool:
     """Whether ``host`` names this machine only (127.0.0.0/8, ::1, localhost)."""
     if host == "localhost":
@@ -559,6 +638,17 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "sync_interval",
             _integer(2, 3600, "seconds"),
             "Seconds between passes that send queued applications while online (2..3600).",
+        ),
+        _Key(
+            "ca_file",
+            _ca_file,
+            "PEM file of the CAs trusted for the platform (replaces the default list); empty ="
+            " default.",
+        ),
+        _Key(
+            "proxy",
+            _proxy_url,
+            "Proxy for https requests, http://HOST:PORT; empty = direct (env vars are ignored).",
         ),
     ),
     "outbox": (
@@ -893,6 +983,8 @@ def _quote(value: str, limit: int = 80) -> str:
 
 
 def _format(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):

@@ -95,6 +95,7 @@ class KioskServices:
             from kiosk.applying.applications import ApplicationService, OutboxStorage
             from kiosk.applying.preflight import Preflight
 
+            open_master_key(self.config, create=True)  # never a new key over sealed records
             storage = OutboxStorage(self.config, durable=True)
             preflight = Preflight.from_config(self.config, storage.outbox)
 
@@ -113,14 +114,18 @@ class KioskServices:
         (disk, clock, backlog, keys). The technician's details go to the log.
         """
         from kiosk.applying.preflight import PreflightRefused
+        from kiosk.cli import is_key_refusal
 
         try:
             self.applications().preflight()  # type: ignore[misc]
         except PreflightRefused as refused:
             log.warning("not accepting applications: %s", refused)
             return refused.citizen_message_id or "preflight.unavailable"
-        except Exception:  # the outbox itself cannot be opened (disk, permissions, key)
-            log.exception("not accepting applications: the outbox cannot be opened")
+        except Exception as error:  # the outbox itself cannot be opened (disk, permissions, key)
+            if is_key_refusal(error):  # says which file and the fix: no traceback needed
+                log.error("not accepting applications: %s", error)
+            else:
+                log.exception("not accepting applications: the outbox cannot be opened")
             return "preflight.unavailable"
         return None
 
@@ -140,6 +145,8 @@ class KioskServices:
                 config.platform.url,
                 interval=config.platform.health_interval,
                 timeout=min(config.platform.timeout, 5.0),
+                ca_file=config.platform.ca_file,
+                proxy=config.platform.proxy,
             ),
             sync=SyncThread(partial(_make_worker, config, staff_call, devices),
                             config.platform.sync_interval,
@@ -160,9 +167,25 @@ def _make_worker(config: KioskConfig, staff_call: StaffCall, devices: DeviceHub)
     """
     from kiosk.platform.sync import make_worker
 
+    open_master_key(config, create=False)  # a missing key over sealed records: "sync is off"
     worker = make_worker(config)
     worker.device_states = lambda: {**devices.states(),
                                     "staff_call": staff_call.device_state()}
     staff_call.add_listener(lambda event: worker.request_heartbeat()
                             if event.kind in ("called", "ended") else None)
     return worker
+
+
+def open_master_key(config: KioskConfig, *, create: bool) -> bytes | None:
+    """Check the master key before the outbox opens it (offline_cache.keys decides).
+
+    The outbox's own loader makes a key whenever the file is missing; going through
+    :func:`offline_cache.keys.master_key_for` first turns a missing key that sealed records
+    still need into :class:`~offline_cache.sealing.MasterKeyMissing` (restore the file from
+    backup), and only a caller about to seal (``create``) may make the first key.
+    """
+    from offline_cache.keys import master_key_for
+
+    storage = config.storage
+    return master_key_for(storage.master_key_file, storage.database, storage.attachments_dir,
+                          create=create)

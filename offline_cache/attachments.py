@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import tempfile
 import time
 from dataclasses import dataclass
@@ -37,11 +38,13 @@ class Reconciliation:
 
 
 class AttachmentStore:
-    """Sealed, content-addressed files in one folder."""
+    """Sealed, content-addressed files in one folder (0700; files 0600 via mkstemp)."""
 
     def __init__(self, directory: Path, master_key: bytes) -> None:
         self.directory = Path(directory)
-        self.directory.mkdir(parents=True, exist_ok=True)
+        self.directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if stat.S_IMODE(self.directory.stat().st_mode) & 0o077:
+            self.directory.chmod(0o700)  # from older software: photos of ID cards are private
         self.master_key = master_key
 
     def path(self, digest: str) -> Path:

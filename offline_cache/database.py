@@ -12,7 +12,9 @@ opened by the ``sqlite3`` module that could hold the write lock by surprise.
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -36,7 +38,8 @@ def open_database(
 ) -> sqlite3.Connection:
     """Open (creating if needed) the database at ``path``, migrated to the latest schema.
 
-    Creates the parent directory, turns on WAL, foreign keys and the busy timeout, then
+    Creates the parent directory (0700; the database and its WAL files are 0600, see
+    :func:`make_private`), turns on WAL, foreign keys and the busy timeout, then
     applies any pending migrations.  ``durable`` makes every commit reach the disk before it
     returns (``synchronous=FULL``): the connection that seals citizens' applications uses it,
     because a receipt is printed right after the commit and a power cut must not undo it.
@@ -46,11 +49,15 @@ def open_database(
     """
     path = Path(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as error:
         raise CacheError(
             f"{path}: cannot create directory {path.parent}: {error.strerror or error}"
         ) from None
+    try:
+        make_private(path)
+    except OSError as error:
+        raise CacheError(f"{path}: cannot open database: {error.strerror or error}") from None
     try:
         conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None)
     except sqlite3.Error as error:
@@ -70,9 +77,47 @@ def open_database(
     return conn
 
 
+def make_private(path: Path) -> None:
+    """Folder 0700, database and its ``-wal``/``-shm`` 0600: created so, tightened if not.
+
+    The database is created here (empty, mode 0600) before SQLite opens it, because SQLite
+    gives the ``-wal`` and ``-shm`` files it makes the mode of the database file; so the
+    whole set is private from its first byte whatever the umask. An existing folder or
+    file from older software (0755/0644) is tightened at open. A folder shared with others
+    (sticky, like /tmp) or owned by someone else is left alone: it is not the kiosk's.
+    """
+    folder = path.parent
+    info = folder.stat()
+    if _ours(info) and not info.st_mode & stat.S_ISVTX and stat.S_IMODE(info.st_mode) & 0o077:
+        folder.chmod(0o700)
+    os.close(os.open(path, os.O_RDONLY | os.O_CREAT, 0o600))
+    for name in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        tighten_file(name)
+
+
+def tighten_file(path: Path) -> None:
+    """``chmod 600`` a file of ours that group or others may use (missing: nothing to do)."""
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        return
+    if _ours(info) and stat.S_IMODE(info.st_mode) & 0o077:
+        path.chmod(0o600)
+
+
+def _ours(info: os.stat_result) -> bool:
+    return not hasattr(os, "geteuid") or info.st_uid == os.geteuid()
+
+
 def _configure(conn: sqlite3.Connection, busy_timeout_ms: int, durable: bool = False) -> None:
-    """Apply the per-connection pragmas (the first statements, so they also probe the file)."""
+    """Apply the per-connection pragmas (the first statements, so they also probe the file).
+
+    ``secure_delete``: a deleted row (a purged application's sealed payload, a reason) is
+    overwritten with zeros instead of lingering in a free page or cell, whatever the
+    compile-time default of the SQLite this Python was built with.
+    """
     conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    conn.execute("PRAGMA secure_delete = ON")
     mode = _enable_wal(conn, busy_timeout_ms)
     # NORMAL is only crash-safe under WAL; keep FULL if the filesystem refused WAL.
     synchronous = "NORMAL" if mode.lower() == "wal" and not durable else "FULL"

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from offline_cache.errors import MigrationError, SchemaTooNewError
+from offline_cache.reasons import clear_reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +129,21 @@ CREATE TABLE sync_meta (
 );
 """
 
+_SEALING_VERSION = """
+-- Which associated data a row's payload was sealed with (offline_cache.outbox, "AAD
+-- versions"): 1 binds the local id only (every row written before this migration); 2 binds
+-- the local id, receipt number and item code, so that editing those columns is detected.
+ALTER TABLE applications ADD COLUMN aad_version INTEGER NOT NULL DEFAULT 1;
+"""
+
+_CLEAR_REASONS = """
+-- Reasons are shown in clear (kiosk queue status, support tickets): pass the ones stored by
+-- older software through the same filter the outbox now applies (offline_cache.reasons).
+UPDATE applications SET last_error = clear_reason(last_error),
+                        quarantine_reason = clear_reason(quarantine_reason)
+ WHERE last_error IS NOT NULL OR quarantine_reason IS NOT NULL;
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
@@ -135,6 +151,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(3, "outbox: attachments of applications", _ATTACHMENT_TABLE),
     Migration(4, "sync: acknowledgement time, platform status, cached documents",
               _SYNC_TABLES),
+    Migration(5, "outbox: version of the sealed payload's associated data", _SEALING_VERSION),
+    Migration(6, "outbox: personal data removed from stored reasons", _CLEAR_REASONS),
 )
 
 #: The schema version this software writes.
@@ -220,6 +238,8 @@ def apply_migrations(
     :class:`MigrationError` when a script fails (that migration is rolled back).
     """
     check_migrations(migrations)
+    # SQL functions the migration scripts may call (Python code the schema steps need)
+    conn.create_function("clear_reason", 1, clear_reason, deterministic=True)
     latest = migrations[-1].version if migrations else 0
     conn.execute(_VERSION_TABLE)
     found = current_version(conn)

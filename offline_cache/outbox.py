@@ -25,7 +25,8 @@ from enum import StrEnum
 from typing import Any
 
 from offline_cache.database import transaction
-from offline_cache.sealing import seal, unseal
+from offline_cache.reasons import clear_reason
+from offline_cache.sealing import SealError, seal, unseal
 
 
 class State(StrEnum):
@@ -56,6 +57,15 @@ ALLOWED: dict[State, frozenset[State]] = {
 
 class InvalidTransition(Exception):
     """The record is not in a state the requested move may start from."""
+
+
+class PayloadSealBroken(SealError):
+    """A record's sealed payload does not open with its own columns and this kiosk's key.
+
+    Its receipt number or item code was edited, its payload was copied from another row,
+    the blob is damaged, or the master key was replaced. Such a record must never be sent:
+    the sync worker quarantines it with this class's name as the reason.
+    """
 
 
 @dataclass(frozen=True)
@@ -164,7 +174,17 @@ class Outbox:
             (day.isoformat(), sequence),
         )
         receipt_no = self.make_number(day, sequence)
+        # the payload was sealed as a draft, without a number: seal it again bound to it
+        try:
+            payload = self._unseal(local_id)
+        except KeyError:
+            payload = {}  # no such row: _move says so
         self._move(local_id, State.SEALED, receipt_no=receipt_no)
+        item_code = self.conn.execute(
+            "SELECT item_code FROM applications WHERE local_id = ?", (local_id,)).fetchone()[0]
+        self.conn.execute(
+            "UPDATE applications SET payload = ?, aad_version = ? WHERE local_id = ?",
+            (self._seal(local_id, payload, receipt_no, item_code), AAD_VERSION, local_id))
         return receipt_no
 
     def start_upload(self, local_id: str) -> None:
@@ -179,15 +199,18 @@ class Outbox:
                        last_error=None, next_attempt_at=None, acknowledged_at=self.clock())
 
     def retry_later(self, local_id: str, error: str, delay: float) -> None:
-        """A transient failure: try again after ``delay`` seconds."""
+        """A transient failure: try again after ``delay`` seconds (``error`` kept cleared)."""
         with transaction(self.conn):
-            self._move(local_id, State.RETRY_LATER, last_error=error,
+            self._move(local_id, State.RETRY_LATER, last_error=clear_reason(error),
                        next_attempt_at=self.clock() + delay, attempts_increment=True)
 
     def quarantine(self, local_id: str, reason: str) -> None:
-        """A permanent failure a technician must look at; the rest of the queue goes on."""
+        """A permanent failure a technician must look at; the rest of the queue goes on.
+
+        ``reason`` is shown in clear, so it passes :func:`~offline_cache.reasons.clear_reason`.
+        """
         with transaction(self.conn):
-            self._move(local_id, State.QUARANTINED, quarantine_reason=reason,
+            self._move(local_id, State.QUARANTINED, quarantine_reason=clear_reason(reason),
                        attempts_increment=True)
 
     def quarantine_waiting_on(self, digest: str, reason: str) -> int:
@@ -202,7 +225,8 @@ class Outbox:
                 "UPDATE applications SET state = ?, quarantine_reason = ?, updated_at = ?"
                 " WHERE state IN (?, ?) AND local_id IN (SELECT local_id FROM"
                 " application_attachments WHERE sha256 = ?)",
-                (State.QUARANTINED, reason, self.clock(), State.SEALED, State.RETRY_LATER,
+                (State.QUARANTINED, clear_reason(reason), self.clock(), State.SEALED,
+                 State.RETRY_LATER,
                  digest))
         return cursor.rowcount
 
@@ -265,13 +289,28 @@ class Outbox:
         return self._one("local_id", local_id)
 
     def payload(self, local_id: str) -> dict[str, Any]:
-        """The unsealed personal data of one record (for upload only; never log it)."""
+        """The unsealed personal data of one record (for upload only; never log it).
+
+        :class:`PayloadSealBroken` when it does not open with the row's own local id,
+        receipt number and item code (see :func:`_aad`).
+        """
+        return self._unseal(local_id)
+
+    def _unseal(self, local_id: str) -> dict[str, Any]:
         row = self.conn.execute(
-            "SELECT payload FROM applications WHERE local_id = ?", (local_id,)
-        ).fetchone()
+            "SELECT payload, aad_version, receipt_no, item_code FROM applications"
+            " WHERE local_id = ?", (local_id,)).fetchone()
         if row is None:
             raise KeyError(local_id)
-        return json.loads(unseal(self.master_key, row[0], _aad(local_id)))
+        blob, version, receipt_no, item_code = row
+        try:
+            aad = _aad(local_id, receipt_no, item_code, version)
+            return json.loads(unseal(self.master_key, blob, aad))
+        except (SealError, ValueError):
+            raise PayloadSealBroken(
+                f"application {local_id}: its sealed payload does not open with its receipt "
+                "number and item code (edited or moved) or with this kiosk's master key"
+            ) from None
 
     def due(self, limit: int = 100) -> list[Application]:
         """Records to send now, oldest first: sealed, or retry_later whose time has come."""
@@ -342,15 +381,17 @@ class Outbox:
         local_id = uuid.uuid4().hex
         now = self.clock()
         self.conn.execute(
-            "INSERT INTO applications (local_id, state, item_code, payload, created_at,"
-            " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-            (local_id, State.DRAFT, item_code, self._seal(local_id, payload), now, now),
+            "INSERT INTO applications (local_id, state, item_code, payload, aad_version,"
+            " created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (local_id, State.DRAFT, item_code, self._seal(local_id, payload, None, item_code),
+             AAD_VERSION, now, now),
         )
         return local_id
 
-    def _seal(self, local_id: str, payload: dict[str, Any]) -> bytes:
+    def _seal(self, local_id: str, payload: dict[str, Any], receipt_no: str | None,
+              item_code: str) -> bytes:
         plaintext = json.dumps(payload, ensure_ascii=False, sort_keys=True).encode()
-        return seal(self.master_key, plaintext, _aad(local_id))
+        return seal(self.master_key, plaintext, _aad(local_id, receipt_no, item_code))
 
     def _move(self, local_id: str, target: State, *, attempts_increment: bool = False,
               **fields: Any) -> None:
@@ -376,8 +417,28 @@ class Outbox:
             raise InvalidTransition(f"cannot move {local_id} to {target}: {where}")
 
 
-def _aad(local_id: str) -> bytes:
-    return f"application|{local_id}".encode()
+AAD_VERSION = 2
+"""The associated-data version new rows are sealed with (column ``aad_version``)."""
+
+
+def _aad(local_id: str, receipt_no: str | None, item_code: str,
+         version: int = AAD_VERSION) -> bytes:
+    """What a row's sealed payload is bound to, by the row's ``aad_version``.
+
+    - 1 (rows sealed before schema version 5; the column's default): the local id only.
+      Such rows still open; their receipt number and item code are not covered.
+    - 2: the local id, receipt number (empty for a draft, sealed again when the number is
+      given) and item code, JSON-encoded so no value can run into the next. Editing
+      ``receipt_no`` or ``item_code`` with sqlite3, or copying a payload to another row,
+      makes :meth:`Outbox.payload` raise :class:`PayloadSealBroken`. Setting a v2 row's
+      ``aad_version`` back to 1 does not help: it was not sealed with the v1 data.
+    """
+    if version == 1:
+        return f"application|{local_id}".encode()
+    if version == 2:
+        bound = json.dumps([local_id, receipt_no or "", item_code], ensure_ascii=False)
+        return b"application/v2|" + bound.encode()
+    raise SealError(f"unknown associated-data version {version}")
 
 
 def _application(row: tuple[Any, ...]) -> Application:

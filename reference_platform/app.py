@@ -6,30 +6,30 @@ Layers, outermost first:
    middleware because a *reset* or a *truncated* answer needs the raw connection (see
    :mod:`reference_platform.wire`), and an "after" fault must let the whole stack run and
    commit before the answer is thrown away.
-2. :class:`reference_platform.auth.SignatureMiddleware` - signature, timestamp, nonce,
-   body size, JSON well-formedness; nothing unauthenticated gets further.
-3. FastAPI routing: :mod:`reference_platform.routes` (the contract) and the loopback-only
-   ``/admin`` routes below (test control, hidden from the OpenAPI schema).
+2. :class:`reference_platform.auth.SignatureMiddleware` - headers, timestamp, declared
+   size and kiosk judged before any body is read; then, within a budget of buffered
+   bodies, signature, nonce and JSON well-formedness; nothing unauthenticated gets further.
+3. FastAPI routing: :mod:`reference_platform.routes` (the contract) and the ``/admin``
+   routes of :mod:`reference_platform.admin` (test control: loopback and a bearer token,
+   hidden from the OpenAPI schema).
 """
 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Request
+from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from reference_platform import errors, routes
+from reference_platform import admin, errors, routes
 from reference_platform.auth import API_PREFIX, Receive, Scope, Send, SignatureMiddleware
-from reference_platform.errors import ApiError
-from reference_platform.faults import FaultConfig, FaultConfigError, FaultInjector, parse_faults
+from reference_platform.faults import FaultConfig, FaultInjector, parse_faults
 from reference_platform.matters import shipped_records
-from reference_platform.routes import Platform, index_forms, platform
+from reference_platform.routes import Platform, index_forms
 from reference_platform.store import Store
 from reference_platform.wire import Recorder, deliver, drain
 
@@ -66,10 +66,12 @@ class PlatformApp(FastAPI):
 def create_app(db: Path | str, kiosks: dict[str, bytes] | None = None, *,
                faults: FaultConfig | dict[str, Any] | None = None, progress_step: float = 60.0,
                clock: Callable[[], float] = time.time,
-               catalog_file: Path | str | None = None) -> PlatformApp:
+               catalog_file: Path | str | None = None,
+               admin_token: str | None = None) -> PlatformApp:
     """The platform over the SQLite file ``db``, accepting the kiosks in ``kiosks`` (id ->
     32-byte key).  The catalogue is seeded from the shipped file on first start only, so a
-    restart keeps bumped and removed matters."""
+    restart keeps bumped and removed matters.  ``/admin`` needs ``admin_token`` as a bearer
+    token; without one a random token nobody knows is used (admin closed)."""
     store = Store(db)
     if not store.catalog_seeded():
         store.seed_catalog(shipped_records(catalog_file) if catalog_file else shipped_records())
@@ -91,9 +93,10 @@ def create_app(db: Path | str, kiosks: dict[str, bytes] | None = None, *,
         redoc_url=None,
     )
     app.state.platform = state
+    app.state.admin_token = admin_token or admin.new_admin_token()
     errors.install(app)
     app.include_router(routes.router)
-    app.include_router(admin)
+    app.include_router(admin.router)
     app.openapi = lambda: _openapi_with_signatures(app)  # type: ignore[method-assign]
     app.add_middleware(SignatureMiddleware, store=store, keys=state.keys, clock=clock)
     return app
@@ -120,89 +123,3 @@ def _openapi_with_signatures(app: FastAPI) -> dict[str, Any]:
                     operation["security"] = requirement
         app.openapi_schema = schema
     return app.openapi_schema
-
-
-# -- loopback-only test control -----------------------------------------------------------
-
-
-def loopback_only(request: Request) -> None:
-    """Admin switches are for the machine the server runs on (tests, a demo operator)."""
-    host = request.client.host if request.client else ""
-    try:
-        if ipaddress.ip_address(host).is_loopback:
-            return
-    except ValueError:
-        pass
-    raise ApiError(404, "not_found", "no such resource")
-
-
-Ctx = Annotated[Platform, Depends(platform)]
-admin = APIRouter(prefix="/admin", include_in_schema=False, dependencies=[Depends(loopback_only)])
-
-
-@admin.get("/faults")
-async def get_faults(ctx: Ctx) -> dict[str, Any]:
-    """The current fault switches and how many faults of each kind were injected."""
-    return ctx.injector.config.to_json() | {"injected": dict(ctx.injector.injected)}
-
-
-@admin.put("/faults")
-async def put_faults(ctx: Ctx, document: Annotated[dict[str, Any], Body()]) -> dict[str, Any]:
-    """Replace the switches (an empty object turns every fault off)."""
-    try:
-        ctx.injector.configure(parse_faults(document))
-    except FaultConfigError as error:
-        raise ApiError(422, "validation", str(error), "faults") from None
-    return ctx.injector.config.to_json()
-
-
-@admin.get("/stats")
-async def stats(ctx: Ctx) -> dict[str, Any]:
-    """What the server holds and saw; ``duplicate_receipts`` must always be 0."""
-    return ctx.store.counts() | {
-        "application_posts": ctx.counters["application_posts"],
-        "requests": ctx.counters["requests"],
-        "faults_injected": dict(ctx.injector.injected),
-        "catalog_version": ctx.store.catalog_version(),
-    }
-
-
-@admin.get("/applications")
-async def stored_applications(ctx: Ctx) -> dict[str, list[str]]:
-    """The receipt numbers stored, in arrival order."""
-    return {"receipt_numbers": ctx.store.receipt_numbers()}
-
-
-@admin.post("/reset")
-async def reset(ctx: Ctx) -> dict[str, bool]:
-    """Forget every application, attachment, booking and nonce; faults off; counters 0."""
-    ctx.store.reset()
-    ctx.injector.configure(FaultConfig())
-    ctx.injector.injected = dict.fromkeys(ctx.injector.injected, 0)
-    ctx.counters.update(dict.fromkeys(ctx.counters, 0))
-    return {"ok": True}
-
-
-@admin.post("/catalog/{item_code}")
-async def bump_matter(ctx: Ctx, item_code: str,
-                      changes: Annotated[dict[str, Any] | None, Body()] = None) -> dict[str, int]:
-    """Give a matter a new version (optionally changing name, department, ...)."""
-    allowed = {"name", "department", "group", "task_type", "task_type_name"}
-    extra = set(changes or {}) - allowed
-    if extra:
-        raise ApiError(422, "validation", f"cannot change {sorted(extra)[0]}", sorted(extra)[0])
-    version = ctx.store.change_matter(item_code, changes)
-    if version is None:
-        raise ApiError(404, "not_found", "no such matter", "item_code")
-    ctx.forms = index_forms(ctx.store)
-    return {"version": version}
-
-
-@admin.delete("/catalog/{item_code}")
-async def remove_matter(ctx: Ctx, item_code: str) -> dict[str, int]:
-    """Remove a matter: it leaves the catalogue and appears in ``removed`` of later deltas."""
-    version = ctx.store.change_matter(item_code, None, remove=True)
-    if version is None:
-        raise ApiError(404, "not_found", "no such matter", "item_code")
-    ctx.forms = index_forms(ctx.store)
-    return {"version": version}

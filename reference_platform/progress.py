@@ -41,8 +41,14 @@ def path_of(receipt_no: str) -> tuple[str, ...]:
     return WITH_MATERIAL if int.from_bytes(digest[:4], "big") % 10 == 0 else NORMAL
 
 
-def progress(record: dict[str, Any], now: float, step: float) -> dict[str, Any]:
-    """PROGRESS of a stored application at time ``now``."""
+def progress(record: dict[str, Any], now: float, step: float, *, owner: bool = True
+             ) -> dict[str, Any]:
+    """PROGRESS of a stored application at time ``now``.
+
+    Only the ``owner`` (the kiosk that submitted it) gets the delivery details as sent,
+    address and phone included.  Application numbers are sequential, so any other kiosk
+    could walk through them: it gets the status and timeline, and of the delivery only the
+    method, which keeps the contract's shape and names nobody."""
     statuses = path_of(record["receipt_no"])
     received = float(record["received_at"])
     reached = len(statuses) if step <= 0 else 1 + int(max(0.0, now - received) // step)
@@ -57,5 +63,10 @@ def progress(record: dict[str, Any], now: float, step: float) -> dict[str, Any]:
         "item_code": record["item_code"],
         "status": statuses[reached - 1],
         "timeline": timeline,
-        "delivery": record["delivery"],
+        "delivery": record["delivery"] if owner else public_delivery(record["delivery"]),
     }
+
+
+def public_delivery(delivery: dict[str, Any]) -> dict[str, Any]:
+    """The part of a delivery that is not personal: how, not where or whom to call."""
+    return {key: delivery[key] for key in ("method",) if key in delivery}

@@ -326,21 +326,26 @@ def _insert(store: Store, body: models.ApplicationIn, kiosk_id: str, body_hash: 
 
 @router.get("/applications/{number}", response_model=models.Progress,
             summary="Progress of an application by receipt or application number")
-async def application_progress(ctx: Ctx, number: Annotated[str, Path(max_length=64)]
-                               ) -> dict[str, Any]:
-    """Status and timeline; the status moves on by itself (simulated processing)."""
+async def application_progress(request: Request, ctx: Ctx,
+                               number: Annotated[str, Path(max_length=64)]) -> dict[str, Any]:
+    """Status and timeline; the status moves on by itself (simulated processing).  The
+    delivery address and phone go only to the kiosk that submitted the application."""
     stored = ctx.store.application(number.strip().upper())
     if stored is None:
         raise ApiError(404, "not_found", "no application with this number", "number")
-    return progress.progress(stored, ctx.clock(), ctx.progress_step)
+    return progress.progress(stored, ctx.clock(), ctx.progress_step,
+                             owner=stored["kiosk_id"] == kiosk_of(request))
 
 
 @router.post("/applications/lookup", response_model=list[models.Progress],
              summary="Applications of a person (ID number in the body)")
-async def applications_of(ctx: Ctx, body: models.PersonLookup) -> list[dict[str, Any]]:
-    """Matched by keyed hash: the server never stored the number itself."""
-    now = ctx.clock()
-    return [progress.progress(stored, now, ctx.progress_step)
+async def applications_of(request: Request, ctx: Ctx, body: models.PersonLookup
+                          ) -> list[dict[str, Any]]:
+    """Matched by keyed hash: the server never stored the number itself.  As for a single
+    application, delivery details only to the kiosk that submitted it."""
+    now, kiosk_id = ctx.clock(), kiosk_of(request)
+    return [progress.progress(stored, now, ctx.progress_step,
+                              owner=stored["kiosk_id"] == kiosk_id)
             for stored in ctx.store.applications_of(ctx.store.person_hash(body.id_number))]
 
 

@@ -3,7 +3,8 @@
 Binding the socket before uvicorn starts gives ``--port 0`` a real port to announce, and
 SO_REUSEADDR lets a test restart the server on the same port at once.  The ready line
 ``platform listening on http://HOST:PORT/api/v1`` is printed (and flushed) only once
-uvicorn has started, so whoever reads it can connect immediately.
+uvicorn has started, so whoever reads it can connect immediately; by then the admin token
+is in ``<db>.admin-token`` (see :mod:`reference_platform.admin`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, TextIO
 
 import uvicorn
 
+from reference_platform.admin import admin_token_for
 from reference_platform.app import create_app
 from reference_platform.faults import FaultConfig
 
@@ -45,7 +47,8 @@ def serve(db: Path | str, kiosks: dict[str, bytes], *, host: str = "127.0.0.1",
           port: int = 8470, faults: FaultConfig | dict[str, Any] | None = None,
           progress_step: float = 60.0, out: TextIO | None = None) -> None:
     """Serve until SIGINT/SIGTERM; prints the ready line to ``out`` (default stdout)."""
-    app = create_app(db, kiosks, faults=faults, progress_step=progress_step)
+    app = create_app(db, kiosks, faults=faults, progress_step=progress_step,
+                     admin_token=admin_token_for(db))
     sock = bind(host, port)
     actual = sock.getsockname()[1]
     config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",

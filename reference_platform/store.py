@@ -298,10 +298,12 @@ class Store:
             }
 
     def reset(self) -> None:
-        """Forget applications, attachments, bookings, tickets and nonces (not the catalogue)."""
+        """Forget applications, attachments, bookings and tickets.  Not the catalogue, and
+        not the nonces: a reset must not let the requests of the last ten minutes be
+        replayed."""
         with self.transaction() as conn:
             for table in ("applications", "attachments", "idempotent", "bookings",
-                          "heartbeats", "nonces", "counters"):
+                          "heartbeats", "counters"):
                 conn.execute(f"DELETE FROM {table}")
 
     # -- heartbeats -----------------------------------------------------------------------

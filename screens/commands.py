@@ -129,6 +129,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Run the kiosk until the process is stopped (kiosk mode) or the window closes."""
     import os
 
+    # a second layer under the explicit modes of the database, keys and attachments:
+    # whatever else the kiosk (or a library it uses) writes is private to its user
+    os.umask(0o077)
     config = load_config(args.config)
     if args.windowed:
         from dataclasses import replace

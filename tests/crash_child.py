@@ -103,7 +103,7 @@ def torture(folder: Path, kills: int, seed: int = 20261123,
     Used by tests/test_crash_torture.py (200 kills) and bench/bench_crash.py (more).
     """
     from tests.kiosk_files import KIOSK_ID, write_config
-    from tests.platform_server import PlatformServer
+    from tests.platform_server import PlatformServer, install_key
 
     context: Any = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["tests.crash_child"])
@@ -115,7 +115,7 @@ def torture(folder: Path, kills: int, seed: int = 20261123,
         server.set_faults({"seed": seed, "reset_rate": 0.1, "phase": "after",
                            "methods": ["POST"], "paths": ["/api/v1/applications"]})
         config_path = write_config(folder / "kiosk", url=server.base_url)
-        (folder / "kiosk" / "platform.key").write_bytes(key_file.read_bytes())
+        install_key(key_file, folder / "kiosk" / "platform.key")
         config = load_config(config_path, environ={})
         log = folder / "receipts.log"
         rng = random.Random(seed)

@@ -16,6 +16,9 @@ API (all that a test needs; keep it small):
 * ``.base_url`` (``http://127.0.0.1:PORT/api/v1``), ``.root_url``, ``.db``, ``.log``
 * ``.session(kiosk_id) -> SignedSession``; ``signed_session(base_url, kiosk_id, key)``
 * ``.set_faults(dict) -> dict``, ``.stats() -> dict``, ``.receipt_numbers() -> list[str]``
+* ``.admin(method, path, **kwargs) -> requests.Response`` for any other ``/admin`` route;
+  ``.admin_token`` (read from ``<db>.admin-token`` after each start: the server makes a
+  new one each time) and ``.admin_headers()`` for hand-made requests
 * ``.start()``, ``.stop()`` (terminate, wait), ``.kill()`` (SIGKILL), ``.restart()``
 """
 
@@ -34,6 +37,7 @@ from typing import Any
 import requests
 
 from kiosk.platform.signing import load_or_create_key_file, signed_headers
+from reference_platform.admin import ADMIN_TOKEN_ENV, admin_token_path
 
 REPO = Path(__file__).resolve().parent.parent
 READY = "platform listening on "
@@ -78,6 +82,13 @@ def signed_session(base_url: str, kiosk_id: str, key: bytes) -> SignedSession:
     return SignedSession(base_url, kiosk_id, key)
 
 
+def install_key(source: Path, target: Path) -> None:
+    """Give a kiosk folder the platform's key for it, private (0600) as the kiosk demands:
+    a key file others can read is refused before anything is signed with it."""
+    target.write_bytes(source.read_bytes())
+    target.chmod(0o600)
+
+
 class PlatformServer:
     """``sys.executable -m kiosk platform serve --port 0`` in a subprocess."""
 
@@ -95,6 +106,7 @@ class PlatformServer:
         self.port = 0
         self.base_url = ""
         self.root_url = ""
+        self.admin_token = ""
         self.process: subprocess.Popen[str] | None = None
         if start:
             self.start()
@@ -116,6 +128,7 @@ class PlatformServer:
         """Start the server and wait for its ready line (raises with its log if it dies)."""
         env = dict(os.environ, PYTHONPATH=str(REPO), PYTHONUNBUFFERED="1")
         env.pop("KIOSK_CONFIG", None)
+        env.pop(ADMIN_TOKEN_ENV, None)  # the server makes its token and writes it for us
         with self.log.open("a", encoding="utf-8") as log:
             self.process = subprocess.Popen(
                 self.command(), stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL,
@@ -125,6 +138,7 @@ class PlatformServer:
         self.base_url = line[len(READY):].strip()
         self.root_url = self.base_url.removesuffix("/api/v1")
         self.port = int(self.root_url.rsplit(":", 1)[1])
+        self.admin_token = admin_token_path(self.db).read_text(encoding="ascii").strip()
 
     def _ready_line(self) -> str:
         assert self.process is not None and self.process.stdout is not None
@@ -192,8 +206,19 @@ class PlatformServer:
         """A session signing as a kiosk given to the constructor."""
         return SignedSession(self.base_url, kiosk_id, self.keys[kiosk_id])
 
+    def admin_headers(self) -> dict[str, str]:
+        """The header every ``/admin`` request needs."""
+        return {"Authorization": f"Bearer {self.admin_token}"}
+
+    def admin(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        """A request to ``/admin{path}`` with the admin token (the answer as it came)."""
+        headers = self.admin_headers() | dict(kwargs.pop("headers", None) or {})
+        kwargs.setdefault("timeout", 10)
+        return requests.request(method, self.root_url + "/admin" + path, headers=headers,
+                                **kwargs)
+
     def _admin(self, method: str, path: str, **kwargs: Any) -> Any:
-        answer = requests.request(method, self.root_url + "/admin" + path, timeout=10, **kwargs)
+        answer = self.admin(method, path, **kwargs)
         answer.raise_for_status()
         return answer.json()
 

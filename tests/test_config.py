@@ -351,8 +351,8 @@ def test_default_config_text_documents_every_key() -> None:
     defaults = load_config(None, environ=ENV)
     for section in CONFIG_SECTIONS:
         assert set(getattr(defaults, section).__dataclass_fields__) <= keys
-    assert len(key_lines) == 34  # url and timeout are keys of [platform] and [staff_call]
-    assert len(keys) == 32
+    assert len(key_lines) == 36  # url and timeout are keys of [platform] and [staff_call]
+    assert len(keys) == 34
     for index in key_lines:
         comment = lines[index - 1]
         assert comment.startswith("# ") and not re.match(r"# [a-z_]+ = ", comment), comment
@@ -387,10 +387,13 @@ def test_config_to_ini_loads_back_to_the_same_config(tmp_path: Path) -> None:
         "[kiosk]\nid = GA-02\nlanguage = en\nlarge_font_scale = 1.75\n"
         "[storage]\ndata_dir = data\n"
         "[platform]\nurl = https://zwfw.example.gov.cn/api/v1/\ntimeout = 2.5\n"
+        "ca_file = ca.pem\nproxy = http://proxy.hall.example:3128\n"
         "[devices]\nprinter = tcp://192.168.1.50:9100\ncamera = v4l2:///dev/video2\n"
         "[display]\ndeveloper = on\nrotation = 90\n",
     )
+    write_ca(tmp_path / "ca.pem")
     config = load_config(path, environ=ENV)
+    assert config.platform.ca_file == tmp_path / "ca.pem"
     shown = write(tmp_path, config_to_ini(config), "shown.ini")
     assert load_config(shown, environ={"HOME": "/elsewhere"}) == config
 
@@ -571,3 +574,81 @@ def test_assist_sections_load(tmp_path: Path) -> None:
     assert config.staff_call.url == "http://192.168.10.5:8080/call"
     assert config.staff_call.repeat_chime == 0
     assert (config.speech.enabled, config.speech.headset, config.speech.rate) == (False, True, 120)
+
+
+# ------------------------------------------------------------- [platform] ca_file and proxy
+
+
+def write_ca(path: Path, ca: bool = True) -> Path:
+    """A self-signed CA certificate in PEM (made with cryptography, thrown away after);
+    ``ca=False`` makes an end-entity certificate instead."""
+    import datetime as dt
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(1)
+            .not_valid_before(now).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=ca, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    return path
+
+
+def test_ca_file_and_proxy_default_to_none_and_direct() -> None:
+    platform = load_config(None, environ=ENV).platform
+    assert (platform.ca_file, platform.proxy) == (None, "")
+
+
+def test_ca_file_is_relative_to_the_config_and_proxy_loads(tmp_path: Path) -> None:
+    write_ca(tmp_path / "hall-ca.pem")
+    config = load_config(write(tmp_path, "[platform]\nca_file = hall-ca.pem\n"
+                               "proxy = https://10.1.2.3:8443/\n"), environ=ENV)
+    assert config.platform.ca_file == tmp_path / "hall-ca.pem"
+    assert config.platform.proxy == "https://10.1.2.3:8443"
+
+
+@pytest.mark.parametrize(("value", "complaint"), [
+    ("missing.pem", "no such file"),
+    (".", "is a directory"),
+    ("der.cer", "not a PEM bundle"),
+    ("damaged.pem", "a certificate in it cannot be read"),
+    ("leaf.pem", "holds no CA certificate"),
+])
+def test_bad_ca_files_are_named(tmp_path: Path, value: str, complaint: str) -> None:
+    (tmp_path / "der.cer").write_bytes(b"0\x82\x01\x0a")
+    write_ca(tmp_path / "leaf.pem", ca=False)
+    (tmp_path / "damaged.pem").write_text(
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n", encoding="ascii")
+    message = error_for(write(tmp_path, f"[platform]\nca_file = {value}\n"))
+    assert f'[platform] ca_file = "{value}": {complaint}' in message
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
+def test_unreadable_ca_file_is_named(tmp_path: Path) -> None:
+    ca = write_ca(tmp_path / "ca.pem")
+    ca.chmod(0)
+    try:
+        assert "permission denied" in error_for(write(tmp_path, "[platform]\nca_file = ca.pem\n"))
+    finally:
+        ca.chmod(0o600)
+
+
+@pytest.mark.parametrize(("value", "complaint"), [
+    ("socks5://127.0.0.1:1080", "no socks"),
+    ("http://user:secret@proxy.hall:3128", "must not contain a user name or password"),
+    ("http://proxy.hall", "needs a port"),
+    ("http://proxy.hall:3128/path", "HOST:PORT only"),
+    ("http://:3128", "no host name"),
+    ("http://proxy.hall:99999", "not a valid URL"),
+])
+def test_bad_proxies_are_named(tmp_path: Path, value: str, complaint: str) -> None:
+    message = error_for(write(tmp_path, f"[platform]\nproxy = {value}\n"))
+    assert "[platform] proxy" in message and complaint in message
+    assert "secret" not in message

@@ -83,7 +83,7 @@ class Kiosk:
             limits=limits,
             key_files=(
                 KeyFile("master_key", self.master_key),
-                KeyFile("platform_key", self.platform_key, strict_mode=False),
+                KeyFile("platform_key", self.platform_key),
             ),
             clock=self.clock,
             disk_usage=lambda path: self.disk_usage(path),
@@ -325,26 +325,25 @@ def test_missing_master_key_refuses(kiosk: Kiosk) -> None:
         (lambda path: path.mkdir(parents=True), "not a regular file"),
     ],
 )
-@pytest.mark.parametrize("strict", [True, False])
-def test_unusable_key_files_refuse(tmp_path: Path, make, problem: str, strict: bool) -> None:
+def test_unusable_key_files_refuse(tmp_path: Path, make, problem: str) -> None:
     path = tmp_path / "keys" / "platform.key"
     make(path)
-    check = check_key_file(KeyFile("platform_key", path, strict_mode=strict))
+    check = check_key_file(KeyFile("platform_key", path))
     assert not check.ok and check.refuses
     assert check.detail == f"platform_key file {path}: {problem}"
 
 
-def test_a_key_others_can_read_refuses_only_when_its_loader_would(kiosk: Kiosk) -> None:
+def test_a_key_others_can_read_refuses_as_its_loader_would(kiosk: Kiosk) -> None:
     kiosk.master_key.chmod(0o640)
     kiosk.platform_key.chmod(0o604)
     report = kiosk.run()
-    assert [c.name for c in report.refusals] == ["master_key"]  # sealing would refuse it
+    # sealing and signing both refuse such a file: applications are refused up front
+    assert [c.name for c in report.refusals] == ["master_key", "platform_key"]
     assert "mode 0640 lets others read it; chmod 600" in report.refusals[0].detail
-    [warning] = report.warnings  # the platform key still signs; the technician must fix it
-    assert warning.name == "platform_key" and warning.severity is Severity.WARN
-    assert "mode 0604" in warning.detail
-    assert KEY_TEXT.strip() not in warning.detail + report.refusals[0].detail
+    assert "mode 0604" in report.refusals[1].detail
+    assert KEY_TEXT.strip() not in report.refusals[0].detail + report.refusals[1].detail
     kiosk.master_key.chmod(0o400)
+    kiosk.platform_key.chmod(0o600)
     assert kiosk.run().refusals == ()
 
 

@@ -319,7 +319,9 @@ def server(tmp_path_factory: pytest.TempPathFactory):
 def test_wait_for_official_number_then_reprint_shows_it(tmp_path: Path, server, kiosk):
     _storage, catalog = kiosk
     config = make_config(tmp_path / "online", url=server.base_url, kiosk_id="511602-RCPT-01")
-    (tmp_path / "online" / "platform.key").write_bytes(server.key_file.read_bytes())
+    from tests.platform_server import install_key
+
+    install_key(server.key_file, tmp_path / "online" / "platform.key")
     storage = OutboxStorage(config)
     try:
         receipt_no = submit(storage, application_document(31), *PAGES)

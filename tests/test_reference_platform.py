@@ -315,10 +315,9 @@ def test_catalog_and_deltas(tmp_path: Path):
         assert all(matter["keywords"] for matter in full["matters"])
         assert session.get("/catalog", params={"since": 1}).json()["matters"] == []
         first, second = full["matters"][0]["item_code"], full["matters"][1]["item_code"]
-        admin = server.root_url + "/admin/catalog/"
-        assert requests.post(admin + first, json={"name": "新名称"}, timeout=5).json() == {
+        assert server.admin("POST", f"/catalog/{first}", json={"name": "新名称"}).json() == {
             "version": 2}
-        assert requests.delete(admin + second, timeout=5).json() == {"version": 3}
+        assert server.admin("DELETE", f"/catalog/{second}").json() == {"version": 3}
         delta = session.get("/catalog", params={"since": 1}).json()
         assert delta["version"] == 3 and delta["removed"] == [second]
         assert [(m["item_code"], m["name"], m["version"]) for m in delta["matters"]] == [

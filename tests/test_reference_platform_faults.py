@@ -165,7 +165,7 @@ def test_health_can_fail_too_and_admin_never_does(server: PlatformServer):
 def test_bad_switches_are_refused(server: PlatformServer):
     for faults in ({"error_rate": 2}, {"nonsense": 1}, {"phase": "during"},
                    {"error_rate": 0.6, "reset_rate": 0.6}, {"paths": "/api"}):
-        answer = requests.put(server.root_url + "/admin/faults", json=faults, timeout=5)
+        answer = server.admin("PUT", "/faults", json=faults)
         assert answer.status_code == 422 and answer.json()["error"] == "validation"
 
 
@@ -174,7 +174,6 @@ def test_initial_switches_from_the_command_line(tmp_path: Path):
     with PlatformServer(tmp_path, kiosks={KIOSK: tmp_path / "k.key"}, faults=faults) as server:
         answer = server.session(KIOSK).get("/catalog")
         assert answer.status_code == 429 and answer.headers["Retry-After"] == "3"
-        assert requests.get(server.root_url + "/admin/faults", timeout=5).json()[
-            "rate_limit_rate"] == 1.0
-        requests.post(server.root_url + "/admin/reset", timeout=5).raise_for_status()
+        assert server.admin("GET", "/faults").json()["rate_limit_rate"] == 1.0
+        server.admin("POST", "/reset").raise_for_status()
         assert server.session(KIOSK).get("/scenarios").status_code == 200

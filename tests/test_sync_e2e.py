@@ -36,7 +36,7 @@ from tests.kiosk_files import (
     write_application,
     write_config,
 )
-from tests.platform_server import PlatformServer
+from tests.platform_server import PlatformServer, install_key
 
 KIOSK_IDS = iter(f"511602-E2E-{n:02d}" for n in range(1, 100))
 """Each kiosk of a test gets its own id: receipt numbers restart with each data folder, and
@@ -69,7 +69,7 @@ class Kiosk:
         self.kiosk_id = kiosk_id or next(KIOSK_IDS)
         self.config = make_config(tmp_path, url=url, kiosk_id=self.kiosk_id)
         # share the platform's key file: the config names tmp_path/platform.key
-        (tmp_path / "platform.key").write_bytes(key_file.read_bytes())
+        install_key(key_file, tmp_path / "platform.key")
         self.storage = OutboxStorage(self.config)
         self.service = ApplicationService(self.storage)
         self.worker = SyncWorker(self.storage, make_client(self.config),
@@ -281,8 +281,9 @@ def test_housekeeping_pulls_catalogue_delta_documents_and_sends_heartbeat(tmp_pa
     code = catalog.matters()[0].item_code
     removed = catalog.matters()[1].item_code
     requests.post(f"{server.root_url}/admin/catalog/{code}", json={"name": "测试改名事项"},
-                  timeout=5).raise_for_status()
-    requests.delete(f"{server.root_url}/admin/catalog/{removed}", timeout=5).raise_for_status()
+                  headers=server.admin_headers(), timeout=5).raise_for_status()
+    requests.delete(f"{server.root_url}/admin/catalog/{removed}", headers=server.admin_headers(),
+                    timeout=5).raise_for_status()
     report = kiosk.worker.sync_once()
     assert "changed 1, removed 1" in report.housekeeping["catalog"]
     assert catalog.matter(code).name == "测试改名事项" and catalog.matter(removed) is None
@@ -298,7 +299,7 @@ def test_housekeeping_pulls_catalogue_delta_documents_and_sends_heartbeat(tmp_pa
 
 def test_sync_command_once_json(tmp_path: Path, server, capsys):
     config = write_config(tmp_path, url=server.base_url)
-    (tmp_path / "platform.key").write_bytes(server.key_file.read_bytes())
+    install_key(server.key_file, tmp_path / "platform.key")
     path = write_application(tmp_path / "in", 1)
     assert main(["--config", str(config), "queue", "add", str(path)]) == 0
     receipt_no = capsys.readouterr().out.strip()

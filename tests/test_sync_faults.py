@@ -23,7 +23,7 @@ from kiosk.applying.applications import (
 from kiosk.platform.sync import OUTBOX_ONLY, Backoff, SyncWorker, make_client
 from offline_cache.outbox import State
 from tests.kiosk_files import KIOSK_ID, application_document, make_config
-from tests.platform_server import PlatformServer
+from tests.platform_server import PlatformServer, install_key
 
 COUNT = 1_000
 FAULTS = {
@@ -43,7 +43,7 @@ def test_thousand_applications_through_thirty_percent_faults(tmp_path: Path):
     (tmp_path / "platform").mkdir()
     with PlatformServer(tmp_path / "platform", kiosks={KIOSK_ID: key_file}) as server:
         config = make_config(tmp_path / "kiosk", url=server.base_url)
-        (tmp_path / "kiosk" / "platform.key").write_bytes(key_file.read_bytes())
+        install_key(key_file, tmp_path / "kiosk" / "platform.key")
         storage = OutboxStorage(config, durable=False)
         service = ApplicationService(storage)
         receipts = []

@@ -25,9 +25,9 @@ from kiosk.applying.receipt_numbers import make_receipt_number
 from kiosk.config import KioskConfig
 from offline_cache.attachments import AttachmentStore
 from offline_cache.database import open_database
+from offline_cache.keys import master_key_for
 from offline_cache.migrations import primary_error_code
 from offline_cache.outbox import Outbox
-from offline_cache.sealing import load_or_create_master_key
 
 CONTENT_TYPES = ("image/jpeg", "image/png", "application/pdf")
 """What the platform accepts on PUT /attachments."""
@@ -126,7 +126,13 @@ class OutboxStorage:
     def __init__(self, config: KioskConfig, *, durable: bool = True,
                  clock: Callable[[], float] = time.time) -> None:
         self.config = config
-        self.master_key = load_or_create_master_key(config.storage.master_key_file)
+        # a key is made only while nothing is sealed; a missing key with sealed records is
+        # MasterKeyMissing (restore it from backup), never a new key that cannot open them
+        storage = config.storage
+        master_key = master_key_for(storage.master_key_file, storage.database,
+                                    storage.attachments_dir, create=True)
+        assert master_key is not None  # create=True: a key or MasterKeyMissing
+        self.master_key = master_key
         self.conn: sqlite3.Connection = open_database(config.storage.database, durable=durable)
         self.store = AttachmentStore(config.storage.attachments_dir, self.master_key)
         kiosk_id = config.kiosk.id

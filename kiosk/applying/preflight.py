@@ -299,15 +299,13 @@ def check_quarantine(quarantined: int) -> Check:
 class KeyFile:
     """A key file that must be usable; ``name`` is the check's name (``master_key``).
 
-    ``strict_mode``: the key's loader refuses a file that group or others may read
-    (:func:`offline_cache.sealing.load_or_create_master_key` does), so such a file refuses
-    applications here too. Without it (the platform key's loader does not check the mode)
-    an open mode is only a warning: the kiosk still works, the technician must fix it.
+    Both keys' loaders refuse a file that group or others may read (sealing would fail,
+    signing would fail), so such a file refuses applications here too, before a citizen
+    has filled a form the kiosk cannot seal or send.
     """
 
     name: str
     path: Path
-    strict_mode: bool = True
 
 
 def check_key_file(key: KeyFile) -> Check:
@@ -318,13 +316,10 @@ def check_key_file(key: KeyFile) -> Check:
     """
     path = Path(key.path)
     problem = _unusable(path)
-    severity = Severity.REFUSE
     if problem is None:
         problem = _readable_by_others(path)
-        if problem is not None and not key.strict_mode:
-            severity = Severity.WARN
     detail = f"{key.name} file {path}: {problem or 'present'}"
-    return Check(key.name, problem is None, severity, detail, "preflight.keys")
+    return Check(key.name, problem is None, Severity.REFUSE, detail, "preflight.keys")
 
 
 def _unusable(path: Path) -> str | None:
@@ -399,7 +394,7 @@ class Preflight:
             limits=config.outbox,
             key_files=(
                 KeyFile("master_key", config.storage.master_key_file),
-                KeyFile("platform_key", config.platform.key_file, strict_mode=False),
+                KeyFile("platform_key", config.platform.key_file),
             ),
             clock=clock,
             disk_usage=disk_usage,

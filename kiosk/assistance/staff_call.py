@@ -278,8 +278,9 @@ class StaffCall:
             return HookResult("url", job.event, ok, detail)
 
         if self._http is None:
-            self._http = requests.Session()
-            self._http.trust_env = False
+            from kiosk.platform.transport import new_session
+
+            self._http = new_session()  # trust_env off, no redirect ever followed
         body = {"event": job.event, "kiosk_id": self.kiosk.id, "hall": self.kiosk.hall,
                 "screen": job.screen, "at": job.at.isoformat(timespec="seconds")}
         where = urlsplit(self.settings.url).netloc

@@ -90,12 +90,13 @@ def check_languages(_config: KioskConfig) -> Check:
 
 def check_platform(config: KioskConfig) -> Check:
     """The platform's health endpoint answers (offline is allowed, but worth knowing)."""
-    import requests
-
     from kiosk.platform.connectivity import probe_health
+    from kiosk.platform.transport import new_session
 
     started = time.monotonic()
-    with requests.Session() as session:
+    # the kiosk's own transport rules (CA file, proxy, no redirects), or "online" here
+    # could be a different answer from the one sync gets
+    with new_session(config.platform.ca_file, config.platform.proxy) as session:
         online = probe_health(session, config.platform.url, timeout=min(config.platform.timeout, 5))
     elapsed = (time.monotonic() - started) * 1000
     state = "online" if online else "offline (applications will queue)"
@@ -129,12 +130,42 @@ def check_outbox(config: KioskConfig) -> Check:
     return Check("outbox", True, "; ".join([f"accepting applications, {summary}", *problems]))
 
 
+def check_keys(config: KioskConfig) -> Check:
+    """Both key files as the kiosk will open them: a refusal here is a refusal there.
+
+    The platform signing key is refused (no sync) when group or others may read or change
+    it or it is not ours; the master key likewise, and a missing master key is an alarm
+    while sealed records need it. Nothing is created and no key is printed.
+    """
+    from kiosk.platform.signing import KeyFileError as SigningKeyError
+    from kiosk.platform.signing import read_key_file
+    from offline_cache.keys import master_key_for
+    from offline_cache.sealing import KeyFileError as MasterKeyError
+
+    problems, notes = [], []
+    try:
+        read_key_file(config.platform.key_file)
+        notes.append(f"platform key {config.platform.key_file}: private")
+    except SigningKeyError as error:
+        problems.append(str(error))
+    storage = config.storage
+    try:
+        key = master_key_for(storage.master_key_file, storage.database,
+                             storage.attachments_dir, create=False)
+        state = "private" if key else "not made yet (made with the first application)"
+        notes.append(f"master key {storage.master_key_file}: {state}")
+    except MasterKeyError as error:
+        problems.append(str(error))
+    return Check("keys", not problems, "; ".join([*problems, *notes]))
+
+
 CHECKS: tuple[Callable[[KioskConfig], Check], ...] = (
     check_storage,
     check_catalogue,
     check_fonts,
     check_languages,
     check_platform,
+    check_keys,
     check_outbox,
 )
 

@@ -1,8 +1,15 @@
 """``kiosk queue``: the technician's view of the outbox, enqueue, retry and reprint.
 
 ``status`` never decrypts anything: it shows receipt numbers, states, attempts and reasons,
-which carry no personal data, so its output may be pasted into a support ticket. ``reprint``
-unseals one record to print its receipt again, and prints nothing of it on the terminal.
+which carry no personal data (the outbox stores reasons through
+:func:`offline_cache.reasons.clear_reason`, and status passes them through it once more), so
+its output may be pasted into a support ticket. ``reprint`` unseals one record to print its
+receipt again, and prints nothing of it on the terminal.
+
+Only ``add`` may create the master key, and only on a kiosk with nothing sealed yet:
+``status`` and ``retry`` never open the key, ``reprint`` only reads it, and a missing key
+while sealed records exist is refused with the number of records and "restore it from
+backup" (:mod:`offline_cache.keys`).
 
 Exit codes, as in the other commands: 0 done, 1 the kiosk could not do it (unknown number,
 refused by the pre-flight gates, full disk, printer not ready), 2 the input is wrong.
@@ -64,10 +71,49 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     reprint.set_defaults(func=cmd_reprint)
 
 
-def _storage(config: KioskConfig, durable: bool = False) -> Any:
+def _storage(config: KioskConfig, durable: bool = False, key: str = "none") -> Any:
+    """The outbox for one command; ``key``: "none" (no key opened), "read" or "create"."""
     from kiosk.applying.applications import OutboxStorage
 
-    return OutboxStorage(config, durable=durable)
+    if key == "none":
+        return _QueueView(config, b"")
+    master_key = _master_key(config, create=key == "create")
+    if key == "create":
+        return OutboxStorage(config, durable=durable)  # the key file exists by now
+    return _QueueView(config, master_key or b"")
+
+
+def _master_key(config: KioskConfig, create: bool) -> bytes | None:
+    """The master key, never replacing one that sealed records need (offline_cache.keys)."""
+    from offline_cache.keys import master_key_for
+
+    storage = config.storage
+    return master_key_for(storage.master_key_file, storage.database, storage.attachments_dir,
+                          create=create)
+
+
+class _QueueView:
+    """The outbox opened without making a key: for commands that only look or re-queue.
+
+    Counts, states and reasons need no key; ``reprint`` passes the key it read. Nothing
+    here seals, so no receipt number is ever made through it.
+    """
+
+    def __init__(self, config: KioskConfig, master_key: bytes) -> None:
+        from offline_cache.database import open_database
+        from offline_cache.outbox import Outbox
+
+        self.config = config
+        self.conn = open_database(config.storage.database)
+        self.outbox = Outbox(self.conn, master_key, _no_numbers)
+
+    def close(self) -> None:
+        """Close the database connection."""
+        self.conn.close()
+
+
+def _no_numbers(_day: Any, _sequence: int) -> str:
+    raise RuntimeError("a read-only view of the outbox makes no receipt numbers")
 
 
 def queue_status(config: KioskConfig, limit: int = 20, storage: Any = None) -> dict[str, Any]:
@@ -76,6 +122,7 @@ def queue_status(config: KioskConfig, limit: int = 20, storage: Any = None) -> d
     ``storage`` (an open :class:`OutboxStorage`, closed here) or the configured one.
     """
     from offline_cache.outbox import State
+    from offline_cache.reasons import clear_reason
 
     storage = storage or _storage(config)
     try:
@@ -88,7 +135,8 @@ def queue_status(config: KioskConfig, limit: int = 20, storage: Any = None) -> d
             "counts": {state.value: counts.get(state.value, 0) for state in State},
             "pending": pending,
             "oldest_pending_age_s": None if oldest is None else round(time.time() - oldest),
-            "quarantined": [{"receipt_no": r.receipt_no, "reason": r.quarantine_reason,
+            "quarantined": [{"receipt_no": r.receipt_no,
+                             "reason": clear_reason(r.quarantine_reason),
                              "attempts": r.attempts} for r in quarantined],
             "records": [_record(r) for r in records],
         }
@@ -97,11 +145,15 @@ def queue_status(config: KioskConfig, limit: int = 20, storage: Any = None) -> d
 
 
 def _record(record: Any) -> dict[str, Any]:
+    """One row for the listing: numbers, state and reasons only, reasons cleared again."""
+    from offline_cache.reasons import clear_reason
+
     return {
         "receipt_no": record.receipt_no, "state": record.state.value,
         "item_code": record.item_code, "attempts": record.attempts,
-        "last_error": record.last_error, "application_no": record.application_no,
-        "platform_status": record.platform_status,
+        "last_error": clear_reason(record.last_error),
+        "application_no": record.application_no,
+        "platform_status": clear_reason(record.platform_status),
     }
 
 
@@ -112,9 +164,10 @@ def cmd_status(args: argparse.Namespace) -> int:
     if storage is None:
         return 1
     summary = queue_status(config, max(0, args.limit), storage)
+    alarm = _key_alarm(config)
     if args.json:
         print(json.dumps(summary, ensure_ascii=False, indent=2))
-        return 0
+        return 1 if alarm else 0
     counts = ", ".join(f"{name} {count}" for name, count in summary["counts"].items() if count)
     print(f"applications: {counts or 'none'}")
     age = summary["oldest_pending_age_s"]
@@ -124,7 +177,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     for item in summary["records"]:
         extra = item["application_no"] or item["last_error"] or ""
         print(f"{item['receipt_no'] or '(draft)'}  {item['state']:<13} {extra}")
-    return 0
+    return 1 if alarm else 0
+
+
+def _key_alarm(config: KioskConfig) -> str | None:
+    """Say (on stderr) when the master key is missing or unusable; makes no key."""
+    from offline_cache.sealing import KeyFileError
+
+    try:
+        _master_key(config, create=False)
+    except KeyFileError as error:
+        print(f"kiosk queue status: ALARM: {error}", file=sys.stderr)
+        return str(error)
+    return None
 
 
 def cmd_add(args: argparse.Namespace) -> int:
@@ -143,7 +208,7 @@ def cmd_add(args: argparse.Namespace) -> int:
     except ApplicationError as error:
         print(f"kiosk queue add: {error}", file=sys.stderr)
         return 2
-    storage = _open_storage("kiosk queue add", config, durable=True)
+    storage = _open_storage("kiosk queue add", config, durable=True, key="create")
     if storage is None:
         return 1
     try:
@@ -173,13 +238,14 @@ def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
-def _open_storage(command: str, config: KioskConfig, durable: bool = False) -> Any | None:
+def _open_storage(command: str, config: KioskConfig, durable: bool = False,
+                  key: str = "none") -> Any | None:
     """The outbox, or None after one plain line saying why it cannot be opened."""
     from offline_cache.errors import CacheError
     from offline_cache.sealing import KeyFileError
 
     try:
-        return _storage(config, durable=durable)
+        return _storage(config, durable=durable, key=key)
     except (CacheError, KeyFileError, OSError) as error:
         print(f"{command}: cannot open the outbox: {_reason(error, config)}", file=sys.stderr)
         return None
@@ -269,7 +335,7 @@ def cmd_reprint(args: argparse.Namespace) -> int:
     except DeviceURLError as error:
         print(f"{command}: {error}", file=sys.stderr)
         return 2
-    storage = _open_storage(command, config)
+    storage = _open_storage(command, config, key="read")
     if storage is None:
         return 1
     catalog = CatalogService(config.storage.database)

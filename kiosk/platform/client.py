@@ -9,25 +9,39 @@ captive portal's login page, a truncated body) is a transient fault, never a suc
 Failures are :class:`PlatformError` with a :class:`Failure` class that tells the sync
 worker what to do (retry, quarantine the record, alert a technician). Error texts carry
 status codes and the platform's error codes, never request bodies: those hold personal data.
+
+The platform's own words are not kept either: an error's free-text ``message`` may quote the
+value it refused (a name, an ID number), and the error text ends up in logs, in the outbox's
+unsealed columns and on ``kiosk queue status``. Only the status, the error code and the field
+name survive, and only when each is a plain ASCII token (:func:`error_detail`).
+
+The session follows :mod:`kiosk.platform.transport`: no redirects, no proxy or CA bundle
+from the environment, the configured ``ca_file`` and ``proxy`` only.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from drivers.idcard.identity import IdNumberError, mask_number, validate_id_number
 from kiosk.config import is_loopback
 from kiosk.platform.signing import signed_headers
+from kiosk.platform.transport import harden, new_session, redirect_host
 
 if TYPE_CHECKING:
     import requests
+
+log = logging.getLogger(__name__)
 
 USER_AGENT = "gov-kiosk"
 MAX_RETRY_AFTER_S = 3600
@@ -49,6 +63,9 @@ class Failure(StrEnum):
     """422 missing_attachment: upload the named file, then send again."""
     RECORD = "record"
     """400 / 404 / 409 / 413 / 422: this record can never pass as it is; quarantine it."""
+    CONFIG = "config"
+    """3xx: the platform URL (or something in between) redirects, and redirects are refused.
+    A technician must fix the URL; the record stays queued and nothing is lost."""
 
 
 @dataclass(frozen=True)
@@ -135,14 +152,21 @@ STATUSES = ("received", "accepted", "in_review", "needs_material", "approved", "
 # ------------------------------------------------------------------------------- parsing
 
 
-def classify_failure(status: int, body: bytes, retry_after: str | None = None) -> PlatformError:
+def classify_failure(status: int, body: bytes, retry_after: str | None = None, *,
+                     location: str | None = None, url: str = "") -> PlatformError:
     """Turn an error answer (status and raw body) into a classified :class:`PlatformError`.
 
     The body should be the contract's ``{"error", "message", "field"?}``; anything else
     (HTML from a proxy, garbage) still gives a clear error classified by the status alone.
+    The message is never read: see :func:`error_detail`. A 3xx (``location`` is its
+    Location header, ``url`` the request's) is a refused redirect.
     """
-    code, message, field_name = _error_fields(body)
-    detail = f"HTTP {status}" + (f" {code}" if code else "") + (f": {message}" if message else "")
+    if 300 <= status < 400:
+        return PlatformError(
+            Failure.CONFIG, f"platform answered with a redirect to "
+            f"{redirect_host(url, location)}; redirects are refused", status)
+    code, field_name = _error_fields(body)
+    detail = error_detail(status, code, field_name)
     if status == 429:
         return PlatformError(Failure.RATE_LIMITED, detail, status, code, field_name,
                              parse_retry_after(retry_after))
@@ -160,21 +184,50 @@ def classify_failure(status: int, body: bytes, retry_after: str | None = None) -
     return PlatformError(Failure.TRANSIENT, detail, status, code, field_name)
 
 
-def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None]:
+_CODE_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}", re.ASCII)
+_FIELD_RE = re.compile(r"[A-Za-z0-9_.\[\]-]{1,128}", re.ASCII)
+_DIGEST_RE = re.compile(r"[0-9a-f]{64}", re.ASCII)
+_DIGIT_RUN_RE = re.compile(r"[0-9]{5,}")
+"""Five digits in a row could be part of an ID number, a phone number or a postcode."""
+
+
+def _token(value: Any, pattern: re.Pattern[str]) -> str | None:
+    """``value`` when it is a plain ASCII token with no run of five digits, else None."""
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        return None
+    return None if _DIGIT_RUN_RE.search(value) else value
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str | None]:
+    """The error code and field name of a contract error body, each only if it is a plain
+    token (a field may also be an attachment's SHA-256, which ``missing_attachment`` names).
+    The ``message`` is not read at all."""
     try:
         data = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        return None, None, None
+        return None, None
     if not isinstance(data, dict):
-        return None, None, None
+        return None, None
+    field_value = data.get("field")
+    if isinstance(field_value, str) and _DIGEST_RE.fullmatch(field_value):
+        return _token(data.get("error"), _CODE_RE), field_value
+    return _token(data.get("error"), _CODE_RE), _token(field_value, _FIELD_RE)
 
-    def text(name: str, limit: int) -> str | None:
-        value = data.get(name)
-        if not isinstance(value, str) or not value:
-            return None
-        return "".join(ch if ch.isprintable() else "?" for ch in value[:limit])
 
-    return text("error", 64), text("message", 200), text("field", 128)
+def error_detail(status: int, code: str | None, field_name: str | None) -> str:
+    """The one text an error answer becomes, e.g. ``platform 422 validation field=form.phone``.
+
+    Built from the status and the two tokens only: it goes to logs, to the outbox's unsealed
+    ``last_error`` and quarantine reason, and to ``kiosk queue status``, so it must never
+    carry what the platform may quote back (a name, an ID number).
+    """
+    detail = f"platform {status}"
+    if code:
+        detail += f" {code}"
+    if field_name:
+        shown = "sha256" if _DIGEST_RE.fullmatch(field_name) else field_name
+        detail += f" field={shown}"
+    return detail
 
 
 def parse_retry_after(value: str | None) -> float:
@@ -246,7 +299,7 @@ def parse_progress(body: bytes) -> Progress:
     data = parse_json_object(body, what)
     status = _text(data, "status", what)
     if status not in STATUSES:
-        raise _bad_answer(what, f"unknown status {status[:32]!r}")
+        raise _bad_answer(what, "a status the contract does not list")
     timeline = data.get("timeline", [])
     if not isinstance(timeline, list) or not all(isinstance(s, dict) for s in timeline):
         raise _bad_answer(what, "timeline is not a list of objects")
@@ -337,7 +390,8 @@ class PlatformClient:
 
     def __init__(self, base_url: str, kiosk_id: str, key: bytes, timeout: float = 10.0,
                  *, session: requests.Session | None = None,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, ca_file: Path | None = None,
+                 proxy: str = "") -> None:
         import requests
 
         parts = urlsplit(base_url)
@@ -352,8 +406,10 @@ class PlatformClient:
         self.clock = clock
         self.clock_correction_s = 0.0
         """Added to the kiosk clock when signing (set by the sync worker from /health)."""
-        self.http = session or requests.Session()
-        self.http.verify = True
+        if session is None:
+            self.http = new_session(ca_file, proxy)
+        else:  # a session handed in is hardened too: the rules hold whoever made it
+            self.http = harden(session, ca_file, proxy)
         self.http.headers["User-Agent"] = USER_AGENT
         self._requests = requests
 
@@ -380,14 +436,17 @@ class PlatformClient:
                 self.kiosk_id, self._key, method, prepared.path_url, sent,
                 now=self.clock() + self.clock_correction_s))
         try:
-            response = self.http.send(prepared, timeout=(min(5.0, self.timeout), self.timeout))
+            response = self.http.send(prepared, timeout=(min(5.0, self.timeout), self.timeout),
+                                      allow_redirects=False)
             content = response.content  # read the whole body now: truncation shows here
         except requests.RequestException as error:
             raise PlatformError(Failure.TRANSIENT,
                                 f"{method} {path}: {type(error).__name__}") from None
         if response.status_code >= 300:
             raise classify_failure(response.status_code, content,
-                                   response.headers.get("Retry-After"))
+                                   response.headers.get("Retry-After"),
+                                   location=response.headers.get("Location"),
+                                   url=prepared.url or self.base_url)
         return response
 
     def _json(self, method: str, path: str, payload: Any = None, **kwargs: Any) -> bytes:
@@ -396,11 +455,15 @@ class PlatformClient:
 
     # -- endpoints ----------------------------------------------------------------------
     def health(self) -> Health:
-        """GET /health (unsigned); a failure is an offline answer, never an exception."""
+        """GET /health (unsigned); a failure is an offline answer, never an exception.
+
+        A redirect is offline too, but logged: "offline" alone would hide a wrong URL."""
         try:
             response = self.request("GET", "/health", signed=False)
             return parse_health(response.content, self.clock())
-        except PlatformError:
+        except PlatformError as error:
+            if error.failure is Failure.CONFIG:
+                log.warning("%s: check [platform] url", error)
             return Health(False)
 
     def put_attachment(self, digest: str, data: bytes, content_type: str) -> bool:

@@ -4,6 +4,11 @@ Online means the platform's ``GET /health`` answers ``{"status": "ok"}`` (the co
 unauthenticated endpoint). The probe runs on its own daemon thread so that a hanging network
 never freezes the touch screen; listeners are called from that thread and must hand the
 result to the UI themselves (screens do it with Kivy's Clock).
+
+The probe follows the same transport rules as the sync client (:mod:`kiosk.platform.transport`):
+the same ``ca_file`` and ``proxy``, nothing from the environment, no redirects. Otherwise the
+badge could say "online" through a CA bundle or a proxy the sender does not use, and a captive
+portal's 302 to its login page could count as an answer.
 """
 
 from __future__ import annotations
@@ -11,7 +16,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
+
+from kiosk.platform.transport import new_session
 
 if TYPE_CHECKING:  # requests costs ~0.1 s to import; the probe thread imports it
     import requests
@@ -22,11 +30,19 @@ Listener = Callable[[bool], None]
 
 
 def probe_health(session: requests.Session, base_url: str, timeout: float) -> bool:
-    """True when ``base_url``/health answers 200 with status ok within ``timeout``."""
+    """True when ``base_url``/health answers 200 with status ok within ``timeout``.
+
+    A redirect is "not online" (a captive portal), never followed. Whatever ``session`` is
+    given, the environment's proxies and CA bundle are not used: its ``trust_env`` is turned
+    off here (make it with :func:`kiosk.platform.transport.new_session` for ``ca_file`` and
+    ``proxy``).
+    """
     import requests
 
+    session.trust_env = False
     try:
-        response = session.get(f"{base_url.rstrip('/')}/health", timeout=timeout)
+        response = session.get(f"{base_url.rstrip('/')}/health", timeout=timeout,
+                               allow_redirects=False)
         return response.status_code == 200 and response.json().get("status") == "ok"
     except (requests.RequestException, ValueError, AttributeError):
         return False
@@ -35,10 +51,13 @@ def probe_health(session: requests.Session, base_url: str, timeout: float) -> bo
 class ConnectivityMonitor:
     """Polls the platform's health every ``interval`` seconds on a background thread."""
 
-    def __init__(self, base_url: str, interval: float, timeout: float) -> None:
+    def __init__(self, base_url: str, interval: float, timeout: float, *,
+                 ca_file: Path | None = None, proxy: str = "") -> None:
         self.base_url = base_url
         self.interval = interval
         self.timeout = timeout
+        self.ca_file = ca_file
+        self.proxy = proxy
         self.online: bool | None = None  # None until the first probe has answered
         self._listeners: list[Listener] = []
         self._stop = threading.Event()
@@ -52,9 +71,7 @@ class ConnectivityMonitor:
     def check_now(self) -> bool:
         """Probe once, update the state and tell listeners when it changed."""
         if self._http is None:
-            import requests
-
-            self._http = requests.Session()
+            self._http = new_session(self.ca_file, self.proxy)
         online = probe_health(self._http, self.base_url, self.timeout)
         if online != self.online:
             log.info("platform %s", "online" if online else "offline")

@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import os
 import secrets
+import stat
 import time
 from pathlib import Path
 
@@ -57,34 +58,78 @@ def parse_key(text: bytes) -> bytes:
 
 
 def read_key_file(path: Path) -> bytes:
-    """The key in ``path``; a clear :class:`KeyFileError` when it cannot be used."""
+    """The key in ``path``; a clear :class:`KeyFileError` when it cannot be used.
+
+    Refused as well as a malformed file: one that group or others may read or write (the
+    message names the file and ``chmod 600``), and one owned by another user. A signing key
+    others can read lets them act as this kiosk, so the kiosk does not sign with it at all.
+    """
+    path = Path(path)
     try:
-        data = Path(path).read_bytes()
+        handle = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
     except FileNotFoundError:
         raise KeyFileError(f"{path}: no key file (provision the kiosk's platform key)") from None
     except OSError as error:
         raise KeyFileError(f"{path}: cannot read the key file: {error.strerror}") from None
+    with os.fdopen(handle, "rb") as file:
+        problem = key_file_problem(path, os.fstat(file.fileno()))
+        if problem is not None:
+            raise KeyFileError(problem)
+        data = file.read()
     try:
         return parse_key(data)
     except KeyFileError as error:
         raise KeyFileError(f"{path}: {error}") from None
 
 
+def key_file_problem(path: Path, info: os.stat_result | None = None) -> str | None:
+    """Why the key file is not private to the user running us (with the fix), or None."""
+    info = info or os.stat(path)
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        return (f"{path}: mode {mode:04o} lets group or others read or change the platform "
+                f"signing key; refusing to sign with it; run: chmod 600 {path}")
+    if hasattr(os, "geteuid") and info.st_uid != os.geteuid():
+        return (f"{path}: owned by user id {info.st_uid}, not by the user running the kiosk "
+                f"(id {os.geteuid()}); run: chown $(id -u) {path} && chmod 600 {path}")
+    return None
+
+
 def create_key_file(path: Path) -> bytes:
-    """Make a new random key in ``path`` (mode 0600, never overwriting) and return it."""
+    """Make a new random key in ``path`` (mode 0600, never overwriting) and return it.
+
+    Atomic: the key goes to a temporary 0600 file in the same folder, is fsynced, then
+    hard-linked to ``path``; ``link`` fails when ``path`` exists (``FileExistsError``), so
+    another process never reads a half-written key and never sees its key replaced.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     key = secrets.token_bytes(KEY_BYTES)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "w", encoding="ascii") as file:
-        file.write(key.hex() + "\n")
-        file.flush()
-        os.fsync(file.fileno())
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW,
+                         0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="ascii") as file:
+            file.write(key.hex() + "\n")
+            file.flush()
+            os.fsync(file.fileno())
+        os.link(temporary, path)  # FileExistsError when the key is there already
+    finally:
+        temporary.unlink(missing_ok=True)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(folder)
+    finally:
+        os.close(folder)
     return key
 
 
 def load_or_create_key_file(path: Path) -> bytes:
-    """The key in ``path``, created first when the file does not exist (demo, tests)."""
+    """The key in ``path``, created first when the file does not exist (demo, tests).
+
+    Two processes doing this at once end with the same key: the loser of the link reads
+    the winner's complete file.
+    """
     try:
         return create_key_file(path)
     except FileExistsError:

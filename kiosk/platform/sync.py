@@ -10,7 +10,11 @@ Rules (lessons of ODK Collect, CommCare and MOSIP; see docs/sync.md):
 - *Attachments first*: each file is PUT by its SHA-256 (idempotent), then the application.
 - *Classify, do not just retry*: a transport fault, a 5xx or a 429 defers the record and
   ends the pass (the next record would fail the same way); 401 defers it and alerts a
-  technician; 400/404/409/413/422 quarantine that record and the pass goes on.
+  technician; 400/404/409/413/422 quarantine that record and the pass goes on. A 3xx is a
+  refused redirect (a wrong URL): the record is deferred, kept, and a technician alerted.
+- *No platform words*: a failure is stored and logged as ``platform STATUS CODE field=NAME``
+  (:func:`kiosk.platform.client.error_detail`), never with the platform's message, which
+  may quote the applicant's data back.
 - *Single flight*: a file lock guards the pass, so the kiosk's worker thread and a
   technician's ``kiosk sync --once`` never send at the same time.
 """
@@ -243,8 +247,11 @@ class SyncWorker:
                 uploaded.discard(str(error.field_name))
                 self._upload_missing(payload, str(error.field_name), report, uploaded)
                 answer = self.client.post_application(record.receipt_no, body)
-        except AttachmentMissing as missing:
-            self._quarantine(record, f"file-not-found: attachment {str(missing)[:14]}", report)
+        except AttachmentMissing:
+            # which file is said by the start-up reconciliation's log; a digest here could
+            # be cut by the outbox's reason sanitizer (it drops runs of digits)
+            self._quarantine(record, "file-not-found: an attachment is missing or damaged",
+                             report)
             return
         except PlatformError as error:
             self._failed(record, error, report)
@@ -299,6 +306,8 @@ class SyncWorker:
             report.alerts.append(
                 f"the platform refused the kiosk's signature ({error.code or error.status}):"
                 " check the key file and the clock")
+        elif error.failure is Failure.CONFIG:
+            report.alerts.append(f"{error.detail}: check [platform] url")
         raise _StopPass
 
     def _quarantine(self, record: Application, reason: str, report: SyncReport) -> None:
@@ -407,7 +416,8 @@ class SingleFlightLock:
 def make_client(config: KioskConfig) -> PlatformClient:
     """The platform client of ``config`` (reads the kiosk's key file)."""
     key = read_key_file(config.platform.key_file)
-    return PlatformClient(config.platform.url, config.kiosk.id, key, config.platform.timeout)
+    return PlatformClient(config.platform.url, config.kiosk.id, key, config.platform.timeout,
+                          ca_file=config.platform.ca_file, proxy=config.platform.proxy)
 
 
 def make_worker(config: KioskConfig, storage: OutboxStorage | None = None) -> SyncWorker:
