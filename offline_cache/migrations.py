@@ -144,6 +144,23 @@ UPDATE applications SET last_error = clear_reason(last_error),
  WHERE last_error IS NOT NULL OR quarantine_reason IS NOT NULL;
 """
 
+_FAQ_TABLES = """
+-- The platform's FAQ for offline use (GET /faq, pulled as deltas): one row per entry, the
+-- entry as the JSON the platform sent (no personal data), in the platform's order.
+-- Scenarios and policies come whole and stay in platform_documents.
+CREATE TABLE faq_entries (
+    id       TEXT PRIMARY KEY NOT NULL,
+    position INTEGER NOT NULL,
+    body     TEXT NOT NULL
+);
+
+-- The FAQ version pulled last (the next pull asks since it), where it came from and when.
+CREATE TABLE knowledge_meta (
+    name  TEXT PRIMARY KEY NOT NULL,
+    value TEXT NOT NULL
+);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
@@ -153,6 +170,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               _SYNC_TABLES),
     Migration(5, "outbox: version of the sealed payload's associated data", _SEALING_VERSION),
     Migration(6, "outbox: personal data removed from stored reasons", _CLEAR_REASONS),
+    Migration(7, "knowledge: FAQ entries pulled from the platform", _FAQ_TABLES),
 )
 
 #: The schema version this software writes.

@@ -1,7 +1,7 @@
 """The ``/admin`` routes: test and demo control of a running reference platform.
 
-They can reset the server, inject faults and change the catalogue, so they need more than
-"the caller is on this machine": every request must also carry the server's admin token as
+They can reset the server, inject faults and change the catalogue and the FAQ, so they need
+more than "the caller is on this machine": every request must also carry the server's admin token as
 ``Authorization: Bearer TOKEN``.  The token is made fresh at each start (or given in
 ``PLATFORM_ADMIN_TOKEN``) and written, mode 0600, next to the database as
 ``<db>.admin-token``, where the tests' helper (tests/platform_server.py) and an operator on
@@ -23,6 +23,7 @@ from fastapi import APIRouter, Body, Depends, Request
 from reference_platform.errors import ApiError
 from reference_platform.faults import FaultConfig, FaultConfigError, parse_faults
 from reference_platform.routes import Platform, index_forms, platform
+from reference_platform.samples import MARK
 
 ADMIN_TOKEN_ENV = "PLATFORM_ADMIN_TOKEN"
 """Environment variable that fixes the admin token instead of making one (then no file is
@@ -165,3 +166,47 @@ async def remove_matter(ctx: Ctx, item_code: str) -> dict[str, int]:
         raise ApiError(404, "not_found", "no such matter", "item_code")
     ctx.forms = index_forms(ctx.store)
     return {"version": version}
+
+
+@router.post("/faq/{entry_id}")
+async def change_faq_entry(ctx: Ctx, entry_id: str,
+                           changes: Annotated[dict[str, Any] | None, Body()] = None
+                           ) -> dict[str, int]:
+    """Give an FAQ entry a new version, optionally changing ``questions``, ``answer`` or
+    ``item_codes``; an unknown id with all three adds an entry. The answer is marked as
+    sample content whatever the caller sent, and every item code must be a live matter."""
+    changes = dict(changes or {})
+    extra = set(changes) - {"questions", "answer", "item_codes"}
+    if extra:
+        raise ApiError(422, "validation", f"cannot change {sorted(extra)[0]}", sorted(extra)[0])
+    _check_faq_changes(ctx, changes)
+    version = ctx.store.change_faq(entry_id, changes)
+    if version is None:
+        raise ApiError(404, "not_found", "no such entry (a new one needs questions, answer "
+                       "and item_codes)", "id")
+    return {"version": version}
+
+
+@router.delete("/faq/{entry_id}")
+async def remove_faq_entry(ctx: Ctx, entry_id: str) -> dict[str, int]:
+    """Remove an entry: it appears in ``removed`` of later deltas."""
+    version = ctx.store.change_faq(entry_id, None, remove=True)
+    if version is None:
+        raise ApiError(404, "not_found", "no such entry", "id")
+    return {"version": version}
+
+
+def _check_faq_changes(ctx: Platform, changes: dict[str, Any]) -> None:
+    questions = changes.get("questions", ["unchanged"])
+    if not isinstance(questions, list) or not questions or not all(
+            isinstance(q, str) and q for q in questions):
+        raise ApiError(422, "validation", "questions must be a list of texts", "questions")
+    if "answer" in changes:
+        answer = changes["answer"]
+        if not isinstance(answer, str) or not answer:
+            raise ApiError(422, "validation", "answer must be a text", "answer")
+        changes["answer"] = answer if answer.startswith(MARK) else MARK + answer
+    codes = changes.get("item_codes", [])
+    if not isinstance(codes, list) or not all(
+            isinstance(code, str) and ctx.store.matter(code) for code in codes):
+        raise ApiError(422, "validation", "item_codes must list live matters", "item_codes")

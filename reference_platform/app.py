@@ -25,7 +25,7 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
-from reference_platform import admin, errors, routes
+from reference_platform import admin, errors, routes, samples
 from reference_platform.auth import API_PREFIX, Receive, Scope, Send, SignatureMiddleware
 from reference_platform.faults import FaultConfig, FaultInjector, parse_faults
 from reference_platform.matters import shipped_records
@@ -75,6 +75,8 @@ def create_app(db: Path | str, kiosks: dict[str, bytes] | None = None, *,
     store = Store(db)
     if not store.catalog_seeded():
         store.seed_catalog(shipped_records(catalog_file) if catalog_file else shipped_records())
+    if not store.faq_seeded():
+        store.seed_faq(*samples.faq_seed())
     if isinstance(faults, dict):
         faults = parse_faults(faults)
     state = Platform(store=store, keys=dict(kiosks or {}), injector=FaultInjector(faults),
@@ -85,8 +87,8 @@ def create_app(db: Path | str, kiosks: dict[str, bytes] | None = None, *,
         version="1",
         description=(
             "Reference server of the kiosk's platform API v1: for development, demos, tests "
-            "and load simulation. Guides, forms, scenarios, policies and e-licences are "
-            "generated samples (marked 【示例】 and X-Sample-Content: true)."
+            "and load simulation. Guides, forms, FAQ, scenarios, policies and e-licences are "
+            "samples (marked 【示例】 and X-Sample-Content: true)."
         ),
         openapi_url="/openapi.json",
         docs_url="/docs",

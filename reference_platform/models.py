@@ -144,6 +144,19 @@ class Scenario(BaseModel):
     matters: list[ScenarioMatter]
 
 
+class FaqEntry(BaseModel):
+    id: str
+    questions: list[str]
+    answer: str
+    item_codes: list[str]
+
+
+class Faq(BaseModel):
+    version: int
+    entries: list[FaqEntry]
+    removed: list[str]
+
+
 class Eligibility(BaseModel):
     age_min: int | None = None
     age_max: int | None = None

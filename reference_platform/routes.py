@@ -151,6 +151,17 @@ async def form(ctx: Ctx, form_id: Annotated[str, Path(max_length=64)]) -> JSONRe
     return _sample(samples.form(form_id, found[0], found[1]))
 
 
+@router.get("/faq", response_model=models.Faq, summary="Frequently asked questions (sample)",
+            description=SAMPLE)
+async def faq(ctx: Ctx, since: Annotated[int | None, Query(ge=0, le=2**62)] = None
+              ) -> JSONResponse:
+    """All entries, or with ``since`` only those changed after that version and the ids
+    removed after it (like the catalogue)."""
+    entries, removed = ctx.store.faq_since(since or 0)
+    return _sample({"version": ctx.store.faq_version(), "entries": entries,
+                    "removed": removed if since is not None else []})
+
+
 @router.get("/scenarios", response_model=list[models.Scenario],
             summary="Life-event bundles (sample)",
             description=SAMPLE)

@@ -1,10 +1,16 @@
-"""Generated sample content: guides, forms, scenarios, policies and e-licences.
+"""Sample content: generated guides, forms and e-licences; written FAQ, scenarios, policies.
 
 The published catalogue has names and departments only; a real platform would hold each
 matter's guide and form.  So that the kiosk's screens have something realistic to show,
 the reference platform *generates* them, deterministically from the item code (the same
 matter always gets the same guide).  None of it is real government information: every
 generated text carries :data:`MARK` and every answer the header ``X-Sample-Content: true``.
+
+The FAQ, the life-event scenarios and the policies cannot be generated from a name: they are
+written by hand for this project in ``data/faq.json``, ``data/scenarios.json`` and
+``data/policies.json`` (each with a ``source`` line), their texts marked too, their item
+codes real codes of the shipped catalogue (tests/test_reference_platform_knowledge.py checks
+every one). The kiosk ships the same three files in ``kiosk/data/`` as its fallback.
 """
 
 from __future__ import annotations
@@ -22,7 +28,8 @@ MARK = "【示例】"
 """Prefix of every generated text: a demo must never pass for official information."""
 
 SAMPLE_HEADER = {"X-Sample-Content": "true"}
-PEOPLE_FILE = Path(__file__).resolve().parent / "data" / "sample_people.json"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+PEOPLE_FILE = DATA_DIR / "sample_people.json"
 
 # hall names are the district's; the street addresses and windows are invented (marked)
 HALLS = (
@@ -146,61 +153,38 @@ def needs_face_presence(item_code: str) -> bool:
     return code_hash(item_code, "face") % 4 == 0
 
 
+@lru_cache(maxsize=4)
+def _data(name: str) -> dict[str, Any]:
+    """A written sample file of ``data/`` (FAQ, scenarios, policies), read once; callers
+    build new objects rather than change it."""
+    document: dict[str, Any] = json.loads((DATA_DIR / name).read_text(encoding="utf-8"))
+    return document
+
+
+def faq_seed() -> tuple[list[dict[str, Any]], int]:
+    """The written FAQ entries and their version (``data/faq.json``), for the first start."""
+    document = _data("faq.json")
+    return list(document["entries"]), int(document["version"])
+
+
 def scenarios(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Life-event bundles ("一件事") built from matters whose names fit the event."""
-    themes = (
-        ("birth", "出生一件事", ("出生", "生育", "母婴", "新生儿", "户口")),
-        ("marriage", "结婚一件事", ("婚", "家庭", "户口")),
-        ("business", "开办企业一件事", ("企业", "营业", "公司", "备案")),
-        ("retire", "退休一件事", ("退休", "养老", "社会保险", "医疗保险")),
-        ("school", "入学一件事", ("入学", "学生", "学校", "资助", "教育")),
-    )
+    """Life-event bundles ("一件事") of ``data/scenarios.json``, with the matters no longer
+    in the catalogue left out (``records`` are the live matters): a kiosk must never offer
+    a matter the platform would refuse."""
+    live = {record["item_code"] for record in records}
     result = []
-    for index, (ident, title, words) in enumerate(themes):
-        chosen = [r for r in records if any(word in r["name"] for word in words)][:6]
-        if not chosen:
-            chosen = records[index * 3: index * 3 + 3]
-        question = {"id": "who", "text": marked("为谁办理？"), "choices": ["本人", "家人"]}
-        matters = []
-        for position, record in enumerate(chosen):
-            entry: dict[str, Any] = {"item_code": record["item_code"]}
-            if position % 2:
-                entry["when"] = {"who": "本人"}
-            matters.append(entry)
-        result.append({"id": ident, "title": marked(title), "questions": [question],
-                       "matters": matters})
+    for scenario in _data("scenarios.json")["scenarios"]:
+        matters = [matter for matter in scenario["matters"] if matter["item_code"] in live]
+        result.append({**scenario, "matters": matters})
     return result
 
 
 def policies(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Sample benefit policies with eligibility rules the kiosk can match a card against."""
-    rules = (
-        ("elderly", "高龄老人补贴", "区民政局", {"age_min": 80, "area_prefix": "5116"},
-         ("高龄", "老年", "养老")),
-        ("student_aid", "困难学生资助", "区教科体局",
-         {"age_max": 25, "tags_any": ["低保", "建档立卡"]},
-         ("资助", "学生")),
-        ("maternity", "生育津贴", "区医保局", {"gender": "女", "age_min": 18, "age_max": 50},
-         ("生育",)),
-        ("veteran", "退役军人优待", "区退役军人事务局", {"tags_any": ["退役军人"]},
-         ("退役", "优抚")),
-        ("startup", "创业担保贷款贴息", "区人社局", {"age_min": 18, "age_max": 60},
-         ("创业", "就业")),
-    )
-    result = []
-    for ident, title, department, eligibility, words in rules:
-        match = next((r for r in records if any(w in r["name"] for w in words)), None)
-        result.append({
-            "id": ident,
-            "title": marked(title),
-            "department": department,
-            "summary": marked(f"{title}：符合条件的居民可申请，详情以主管部门公布为准。"),
-            "benefit": marked("按标准发放"),
-            "eligibility": eligibility,
-            "item_code": match["item_code"] if match else None,
-            "version": 1,
-        })
-    return result
+    """Benefit policies of ``data/policies.json``; a policy whose matter left the catalogue
+    keeps its text but points nowhere (``item_code: null``)."""
+    live = {record["item_code"] for record in records}
+    return [{**policy, "item_code": policy["item_code"] if policy["item_code"] in live
+             else None} for policy in _data("policies.json")["policies"]]
 
 
 @lru_cache(maxsize=1)

@@ -65,6 +65,10 @@ CREATE INDEX IF NOT EXISTS bookings_slot ON bookings (slot_id);
 CREATE TABLE IF NOT EXISTS heartbeats (
     kiosk_id TEXT PRIMARY KEY, body TEXT NOT NULL, at REAL NOT NULL
 );
+CREATE TABLE IF NOT EXISTS faq (
+    id TEXT PRIMARY KEY, position INTEGER NOT NULL, record TEXT NOT NULL,
+    version INTEGER NOT NULL, removed INTEGER NOT NULL DEFAULT 0
+);
 """
 
 
@@ -222,6 +226,62 @@ class Store:
                 "UPDATE matters SET record = ?, version = ?, removed = ? WHERE item_code = ?",
                 (json.dumps(record, ensure_ascii=False), version, int(remove), item_code),
             )
+            return version
+
+    # -- FAQ ----------------------------------------------------------------------------
+    # Versioned like the catalogue (GET /faq?since=N), so that a kiosk pulls only changes.
+
+    def faq_seeded(self) -> bool:
+        """Whether the FAQ table has been filled once (it is never re-seeded)."""
+        with self._lock:
+            return self.conn.execute("SELECT 1 FROM faq LIMIT 1").fetchone() is not None
+
+    def seed_faq(self, entries: list[dict[str, Any]], version: int) -> None:
+        """Fill the FAQ at ``version`` (first start only)."""
+        with self.transaction() as conn:
+            conn.executemany(
+                "INSERT OR IGNORE INTO faq (id, position, record, version) VALUES (?, ?, ?, ?)",
+                [(entry["id"], position, json.dumps(entry, ensure_ascii=False), version)
+                 for position, entry in enumerate(entries)])
+
+    def faq_version(self) -> int:
+        """The FAQ's version: the highest version of any change."""
+        with self._lock:
+            row = self.conn.execute("SELECT MAX(version) FROM faq").fetchone()
+        return int(row[0] or 0)
+
+    def faq_since(self, since: int) -> tuple[list[dict[str, Any]], list[str]]:
+        """Entries changed after ``since`` and the ids removed after it."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT id, record, removed FROM faq WHERE version > ? ORDER BY position",
+                (since,)).fetchall()
+        return ([json.loads(record) for _, record, removed in rows if not removed],
+                [ident for ident, _, removed in rows if removed])
+
+    def change_faq(self, entry_id: str, changes: dict[str, Any] | None,
+                   remove: bool = False) -> int | None:
+        """Bump (optionally edit), add (when ``changes`` make a whole entry) or remove an
+        entry; the new FAQ version, or None for an unknown id that cannot be added."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT record FROM faq WHERE id = ?", (entry_id,)).fetchone()
+            version = int(conn.execute("SELECT MAX(version) FROM faq").fetchone()[0] or 0) + 1
+            if row is None:
+                if remove or not {"questions", "answer", "item_codes"} <= set(changes or {}):
+                    return None
+                position = int(conn.execute(
+                    "SELECT COALESCE(MAX(position), -1) + 1 FROM faq").fetchone()[0])
+                record = {"id": entry_id, **(changes or {})}
+                conn.execute("INSERT INTO faq (id, position, record, version) "
+                             "VALUES (?, ?, ?, ?)",
+                             (entry_id, position, json.dumps(record, ensure_ascii=False),
+                              version))
+                return version
+            record = json.loads(row[0]) | (changes or {})
+            record["id"] = entry_id
+            conn.execute("UPDATE faq SET record = ?, version = ?, removed = ? WHERE id = ?",
+                         (json.dumps(record, ensure_ascii=False), version, int(remove),
+                          entry_id))
             return version
 
     # -- attachments ----------------------------------------------------------------------

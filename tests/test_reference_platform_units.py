@@ -32,6 +32,7 @@ CONTRACT = {
     ("GET", "/api/v1/matters/{item_code}/guide"),
     ("GET", "/api/v1/forms/{form_id}"),
     ("GET", "/api/v1/scenarios"),
+    ("GET", "/api/v1/faq"),
     ("GET", "/api/v1/policies"),
     ("POST", "/api/v1/identity/ecode"),
     ("POST", "/api/v1/licences/lookup"),

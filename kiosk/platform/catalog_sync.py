@@ -1,4 +1,5 @@
-"""What the sync worker keeps fresh besides the outbox: catalogue, documents, heartbeat.
+"""What the sync worker keeps fresh besides the outbox: catalogue, documents, FAQ, scenarios,
+policies, heartbeat.
 
 Each task is small and safe to interrupt: the catalogue delta is applied in one transaction
 and its version stored with it, so a crash re-pulls the same delta; documents are fetched a
@@ -18,6 +19,7 @@ from kiosk.models import Matter
 from kiosk.platform.client import Failure, PlatformClient, PlatformError
 from offline_cache.catalog_store import CatalogStore
 from offline_cache.documents import DocumentCache
+from offline_cache.knowledge_store import KnowledgeStore
 
 _MATTER_TEXT = ("item_code", "name", "department", "task_type_name")
 
@@ -98,8 +100,8 @@ def pull_catalog(client: PlatformClient, conn: sqlite3.Connection) -> CatalogPul
 def refresh_documents(client: PlatformClient, conn: sqlite3.Connection, batch: int = 40) -> int:
     """Fetch up to ``batch`` guides and forms missing or older than their matter's version.
 
-    Scenarios and policies are lists that come whole; they are refreshed by the caller's
-    schedule with :func:`refresh_lists`. Returns the number of documents stored.
+    The FAQ, scenarios and policies are refreshed by the caller's schedule with
+    :func:`refresh_lists`. Returns the number of documents stored.
     """
     cache = DocumentCache(conn)
     # four queries, no JSON decoded in Python: this runs on every pass, mostly to find
@@ -131,16 +133,49 @@ def refresh_documents(client: PlatformClient, conn: sqlite3.Connection, batch: i
     return stored
 
 
+@dataclass
+class FaqPull:
+    """Result of one FAQ pull."""
+
+    platform_version: int
+    changed: int
+    removed: int
+    full: bool
+
+
+def pull_faq(client: PlatformClient, conn: sqlite3.Connection) -> FaqPull:
+    """Fetch the FAQ: all of it the first time, then only what changed since the version
+    stored last (``GET /faq?since=N``), applied with that version in one transaction."""
+    store = KnowledgeStore(conn)
+    since = store.faq_version()
+    answer = client.faq(since)
+    source = "platform " + client.base_url
+    if since is None:
+        store.replace_faq(answer.version, answer.entries, source)
+    else:
+        store.apply_faq_delta(answer.version, answer.entries, answer.removed, source)
+    return FaqPull(answer.version, len(answer.entries), len(answer.removed), since is None)
+
+
 def refresh_lists(client: PlatformClient, conn: sqlite3.Connection) -> int:
-    """Fetch the life-event scenarios and the policies (each one request)."""
-    cache = DocumentCache(conn)
-    stored = 0
-    for kind in ("scenarios", "policies"):
-        body = client.document(f"/{kind}")
-        if isinstance(body, list):
-            cache.put(kind, "", body)
-            stored += 1
-    return stored
+    """Pull the FAQ delta, then fetch the life-event scenarios and the policies (one
+    request each; they come whole). Every answer is checked by the client first, so a
+    malformed one (TRANSIENT) leaves the cached copy as it was. Returns the number of
+    FAQ entries changed or removed plus the lists stored.
+
+    A platform that answers 404 to ``GET /faq`` (one from before the FAQ was added to the
+    contract, 2026-11-27) keeps the cached or shipped FAQ; the lists still come."""
+    try:
+        pulled = pull_faq(client, conn)
+        changed = pulled.changed + pulled.removed
+    except PlatformError as error:
+        if error.failure is not Failure.RECORD:
+            raise
+        changed = 0
+    store = KnowledgeStore(conn)
+    store.put_list("scenarios", client.scenarios())
+    store.put_list("policies", client.policies())
+    return changed + 2
 
 
 def heartbeat(client: PlatformClient, conn: sqlite3.Connection, pending: int,

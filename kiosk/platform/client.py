@@ -365,6 +365,177 @@ def parse_licences(body: bytes) -> list[Licence]:
     return result
 
 
+# -- FAQ, life-event scenarios, policies (cached for offline use, see catalog_sync) --------
+
+ELIGIBILITY_KEYS = ("age_min", "age_max", "gender", "area_prefix", "tags_any")
+
+
+@dataclass(frozen=True)
+class FaqDelta:
+    """The answer to GET /faq (all entries, or with ``since`` the changed ones and the ids
+    removed). Entries are plain dicts in the contract's shape, checked, ready to cache."""
+
+    version: int
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+
+
+def _texts(value: Any, what: str, where: str, *, allow_empty: bool = False) -> list[str]:
+    """A list of non-empty strings (``allow_empty``: the list itself may be empty)."""
+    if not isinstance(value, list) or (not value and not allow_empty):
+        raise _bad_answer(what, f"{where} is not a {'' if allow_empty else 'non-empty '}list")
+    for position, item in enumerate(value):
+        if not isinstance(item, str) or not item:
+            raise _bad_answer(what, f"{where}[{position}] is not a non-empty string")
+    return list(value)
+
+
+def _version(value: Any, what: str, where: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise _bad_answer(what, f"{where} is not a non-negative integer")
+    return value
+
+
+def _object(value: Any, what: str, where: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise _bad_answer(what, f"{where} is not an object")
+    return value
+
+
+def _unique(ids: list[str], what: str, where: str) -> None:
+    if len(set(ids)) != len(ids):
+        raise _bad_answer(what, f"{where} repeats an id")
+
+
+def check_faq(data: Any, what: str = "GET /faq") -> FaqDelta:
+    """Validate a decoded FAQ answer. Every entry needs an id, at least one question, an
+    answer and a list of item codes (possibly empty); a bad entry refuses the whole answer,
+    so a half-right delta is never applied (the next pass asks again)."""
+    document = _object(data, what, "the answer")
+    version = _version(document.get("version"), what, "version")
+    raw_entries = document.get("entries")
+    if not isinstance(raw_entries, list):
+        raise _bad_answer(what, "entries is not a list")
+    removed = _texts(document.get("removed", []), what, "removed", allow_empty=True)
+    entries = []
+    for position, raw in enumerate(raw_entries):
+        where = f"entries[{position}]"
+        entry = _object(raw, what, where)
+        entries.append({
+            "id": _text(entry, "id", what),
+            "questions": _texts(entry.get("questions"), what, f"{where}.questions"),
+            "answer": _text(entry, "answer", what),
+            "item_codes": _texts(entry.get("item_codes"), what, f"{where}.item_codes",
+                                 allow_empty=True),
+        })
+    _unique([entry["id"] for entry in entries], what, "entries")
+    return FaqDelta(version, entries, removed)
+
+
+def check_scenarios(data: Any, what: str = "GET /scenarios") -> list[dict[str, Any]]:
+    """Validate decoded life-event bundles. A ``when`` must name a question of the same
+    scenario and one of its choices: a condition that can never hold is a broken answer,
+    not a matter to hide silently."""
+    if not isinstance(data, list):
+        raise _bad_answer(what, "not a JSON array")
+    result = []
+    for index, raw in enumerate(data):
+        where = f"scenario {index}"
+        scenario = _object(raw, what, where)
+        raw_questions = scenario.get("questions")
+        if not isinstance(raw_questions, list):
+            raise _bad_answer(what, f"{where}: questions is not a list")
+        questions = []
+        for number, raw_question in enumerate(raw_questions):
+            question = _object(raw_question, what, f"{where}: question {number}")
+            questions.append({
+                "id": _text(question, "id", what), "text": _text(question, "text", what),
+                "choices": _texts(question.get("choices"), what,
+                                  f"{where}: question {number}.choices")})
+        choices = {question["id"]: question["choices"] for question in questions}
+        if len(choices) != len(questions):
+            raise _bad_answer(what, f"{where}: questions repeat an id")
+        raw_matters = scenario.get("matters")
+        if not isinstance(raw_matters, list):
+            raise _bad_answer(what, f"{where}: matters is not a list")
+        matters = []
+        for number, raw_matter in enumerate(raw_matters):
+            matter = _object(raw_matter, what, f"{where}: matter {number}")
+            entry: dict[str, Any] = {"item_code": _text(matter, "item_code", what)}
+            when = matter.get("when")
+            if when is not None:
+                for question_id, choice in _object(when, what, f"{where}: when").items():
+                    if choice not in choices.get(question_id, ()):
+                        raise _bad_answer(what, f"{where}: matter {number} has a condition "
+                                                "on an unknown question or choice")
+                if when:
+                    entry["when"] = dict(when)
+            matters.append(entry)
+        result.append({"id": _text(scenario, "id", what),
+                       "title": _text(scenario, "title", what),
+                       "questions": questions, "matters": matters})
+    _unique([scenario["id"] for scenario in result], what, "scenarios")
+    return result
+
+
+def check_policies(data: Any, what: str = "GET /policies") -> list[dict[str, Any]]:
+    """Validate decoded policies. Eligibility keys are the contract's five, typed; a key
+    the kiosk does not know refuses the answer, because matching a citizen while ignoring
+    a rule would promise a benefit the rule excludes."""
+    if not isinstance(data, list):
+        raise _bad_answer(what, "not a JSON array")
+    result = []
+    for index, raw in enumerate(data):
+        where = f"policy {index}"
+        policy = _object(raw, what, where)
+        rules = _object(policy.get("eligibility"), what, f"{where}: eligibility")
+        unknown = set(rules) - set(ELIGIBILITY_KEYS)
+        if unknown:
+            raise _bad_answer(what, f"{where}: eligibility has a key the contract does not "
+                                    "list")
+        eligibility: dict[str, Any] = {}
+        for name in ("age_min", "age_max"):
+            if rules.get(name) is not None:
+                eligibility[name] = _version(rules[name], what, f"{where}: {name}")
+        for name in ("gender", "area_prefix"):
+            if rules.get(name) is not None:
+                if not isinstance(rules[name], str):
+                    raise _bad_answer(what, f"{where}: {name} is not a string")
+                eligibility[name] = rules[name]
+        if rules.get("tags_any") is not None:
+            eligibility["tags_any"] = _texts(rules["tags_any"], what, f"{where}: tags_any",
+                                             allow_empty=True)
+        if eligibility.get("age_min", 0) > eligibility.get("age_max", 1 << 62):
+            raise _bad_answer(what, f"{where}: age_min is above age_max")
+        if "item_code" not in policy:
+            raise _bad_answer(what, f"{where}: item_code missing (null when none)")
+        item_code = policy["item_code"]
+        if item_code is not None and (not isinstance(item_code, str) or not item_code):
+            raise _bad_answer(what, f"{where}: item_code is not a string or null")
+        entry = {name: _text(policy, name, what)
+                 for name in ("id", "title", "department", "summary", "benefit")}
+        entry.update(eligibility=eligibility, item_code=item_code,
+                     version=_version(policy.get("version"), what, f"{where}: version"))
+        result.append(entry)
+    _unique([policy["id"] for policy in result], what, "policies")
+    return result
+
+
+def parse_faq(body: bytes) -> FaqDelta:
+    """The raw answer to GET /faq (see :func:`check_faq`); a bad one is TRANSIENT."""
+    return check_faq(_parse_json(body, "GET /faq"))
+
+
+def parse_scenarios(body: bytes) -> list[dict[str, Any]]:
+    """The raw answer to GET /scenarios (see :func:`check_scenarios`)."""
+    return check_scenarios(_parse_json(body, "GET /scenarios"))
+
+
+def parse_policies(body: bytes) -> list[dict[str, Any]]:
+    """The raw answer to GET /policies (see :func:`check_policies`)."""
+    return check_policies(_parse_json(body, "GET /policies"))
+
+
 def parse_health(body: bytes, local_now: float) -> Health:
     """The /health answer; ``time`` (ISO 8601 with offset) gives the clock skew."""
     data = parse_json_object(body, "GET /health")
@@ -488,6 +659,19 @@ class PlatformClient:
         params = {"since": since} if since is not None else None
         return parse_json_object(self.request("GET", "/catalog", params=params).content,
                                  "GET /catalog")
+
+    def faq(self, since: int | None = None) -> FaqDelta:
+        """GET /faq (all) or GET /faq?since=N (the entries changed and the ids removed)."""
+        params = {"since": since} if since is not None else None
+        return parse_faq(self.request("GET", "/faq", params=params).content)
+
+    def scenarios(self) -> list[dict[str, Any]]:
+        """GET /scenarios: the life-event bundles, checked (see :func:`check_scenarios`)."""
+        return parse_scenarios(self.request("GET", "/scenarios").content)
+
+    def policies(self) -> list[dict[str, Any]]:
+        """GET /policies: the benefit policies, checked (see :func:`check_policies`)."""
+        return parse_policies(self.request("GET", "/policies").content)
 
     def document(self, path: str) -> Any:
         """A cacheable document: a guide, a form, the scenarios or the policies."""
