@@ -8,6 +8,11 @@ keystroke. Generated matters recombine the heads and tails of real names (cut at
 points, so every name is still made of real catalogue wording) under real departments with
 their real frequencies, from a fixed seed.
 
+Since the ranking engine, the queries also hold what citizens type in their own words
+(colloquial Chinese, typos, English: the phrasings of ``kiosk/data/search_synonyms.json`` and
+``search_glossary_en.json``), and the index's memory is measured with tracemalloc (Python
+allocations, numpy arrays included) at both sizes.
+
 Run: ``python -m bench.bench_search``.
 """
 
@@ -18,6 +23,7 @@ import json
 import random
 import string
 import time
+import tracemalloc
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -25,6 +31,7 @@ from bench.common import BenchResult, machine_info, percentile
 from kiosk.finding.pinyin_input import PinyinInput
 from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys
 from kiosk.finding.search import SearchIndex
+from kiosk.finding.synonyms import dictionary
 from kiosk.models import Matter
 
 SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
@@ -123,6 +130,15 @@ def make_queries(sample: Sequence[Matter], count: int = QUERIES,
             f"{pinyin_keys(word()).initials} {pinyin_word()}",
         ])
 
+    def citizen() -> str:
+        # what citizens type: their own words (synonym keys, with an intent word
+        # now and then), or English phrases
+        table = dictionary()
+        if rng.random() < 0.3:
+            return " ".join(rng.choice(list(table.english)))
+        key = rng.choice(table.synonyms).text
+        return key + rng.choice(["", "", "补办", "怎么办", "丢了", "到期了"])
+
     def reordered() -> str:
         chars = list(word(3, 5))
         rng.shuffle(chars)
@@ -140,6 +156,7 @@ def make_queries(sample: Sequence[Matter], count: int = QUERIES,
         ("miss", 8, miss),
         ("multi-term", 10, multi_term),
         ("reordered", 5, reordered),
+        ("citizen words", 15, citizen),
     ]
     weights = [weight for _kind, weight, _make in makers]
     queries = []
@@ -241,7 +258,14 @@ def run() -> list[BenchResult]:
         results.append(BenchResult(
             f"index build, {label} (keys given)", build * 1000, "ms",
             3000.0 if len(matters) >= LARGE else None))
+        gc.collect()
+        tracemalloc.start()  # counts what the build allocates, not the keys made before
         index = SearchIndex(matters, keys)
+        size = tracemalloc.get_traced_memory()[0]
+        tracemalloc.stop()
+        results.append(BenchResult(
+            f"index memory, {label}", size / 2**20, "MiB",
+            detail="tracemalloc after build: literal tiers + BM25 arrays (numpy included)"))
         results.extend(_query_results(label, index, queries, goal))
         del index, keys
     results.extend(_keystroke_results(sample))

@@ -1,4 +1,12 @@
-"""Catalogue search: ranking on the real sample, an independent oracle, and properties."""
+"""Literal tiers of catalogue search: ranking on the real sample, an independent oracle,
+and properties.
+
+These tests were written for the whole search when it was only the literal tiers; the
+ranking engine (kiosk.finding.search, tested in test_search_ranking.py) now adds
+relevance, synonyms, English and typos on top, and deliberately returns related matters
+where the tiers return nothing (居住证 税务), so the oracle and tier tests check
+kiosk.finding.literal.LiteralIndex, the engine's first stage, exactly as before.
+"""
 
 from __future__ import annotations
 
@@ -11,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from kiosk.finding.literal import REASONS, LiteralIndex, SearchHit, fold, query_terms
 from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
-from kiosk.finding.search import REASONS, SearchHit, SearchIndex, fold, query_terms
 from kiosk.models import Matter
 
 SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
@@ -25,8 +33,8 @@ def sample() -> tuple[Matter, ...]:
 
 
 @cache
-def index() -> SearchIndex:
-    return SearchIndex(sample())
+def index() -> LiteralIndex:
+    return LiteralIndex(sample())
 
 
 def names(hits: list[SearchHit]) -> list[str]:
@@ -171,7 +179,7 @@ def test_pinyin_matches_only_on_syllables() -> None:
 
 
 def test_apostrophe_forces_a_syllable_break() -> None:
-    extra = SearchIndex([matter("西安市居住证", "X-1"), matter("乡村医生执业注册", "X-2")])
+    extra = LiteralIndex([matter("西安市居住证", "X-1"), matter("乡村医生执业注册", "X-2")])
     assert names(extra.search("xi'an")) == ["西安市居住证"]
     assert names(extra.search("xian")) == ["西安市居住证", "乡村医生执业注册"]
 
@@ -225,9 +233,9 @@ def test_blank_queries_and_limits() -> None:
 def test_precomputed_keys_are_used() -> None:
     matters = [matter("居住证办理", "A"), matter("营业执照", "B")]
     keys = {"B": PinyinKeys("juzhuzhengbanli", "jzzbl")}  # deliberately wrong, to prove use
-    hits = SearchIndex(matters, keys).search("jzz")
+    hits = LiteralIndex(matters, keys).search("jzz")
     assert [h.matter.item_code for h in hits] == ["B", "A"]  # tie: shorter name first
-    assert as_rows(SearchIndex(matters).search("jzz")) == [("A", 70.0, "initials_prefix")]
+    assert as_rows(LiteralIndex(matters).search("jzz")) == [("A", 70.0, "initials_prefix")]
 
 
 def test_generated_matters() -> None:
@@ -235,13 +243,13 @@ def test_generated_matters() -> None:
         matter("居住证签注", "G-3"), matter("居住证办理", "G-2"), matter("临时居住证明", "G-4"),
         matter("建筑施工许可", "G-1"), matter("居住证", "G-5", department="区公安分局"),
     ]
-    idx = SearchIndex(matters)
+    idx = LiteralIndex(matters)
     assert names(idx.search("jzz")) == ["居住证", "居住证办理", "居住证签注", "临时居住证明"]
     assert [h.reason for h in idx.search("jzz")] == ["initials_prefix"] * 3 + ["initials"]
     assert names(idx.search("居住证")) == ["居住证", "居住证办理", "居住证签注", "临时居住证明"]
     assert names(idx.search("居住证 公安")) == ["居住证"]
     assert idx.search("jz") and idx.search("jz")[0].matter.name == "居住证"
-    assert len(SearchIndex([]).search("jzz")) == 0
+    assert len(LiteralIndex([]).search("jzz")) == 0
 
 
 # -- properties -----------------------------------------------------------------------------

@@ -498,7 +498,8 @@ class CatalogService:
         DocumentCache(self._connection()).put(kind, key, body, version)
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
-        """The best ``limit`` matters for ``query`` (Chinese, full pinyin or initials)."""
+        """The best ``limit`` matters for ``query``: official names, citizens' own words,
+        pinyin or initials, typos, English (see :mod:`kiosk.finding.search`)."""
         return self._search_index().search(query, limit)
 
     def _search_index(self) -> SearchIndex:
