@@ -6,7 +6,8 @@ item code). The shipped engine is reached through ``CatalogService.search`` as t
 reaches it; the baselines are rapidfuzz WRatio over the names and BM25 over character
 bigrams of the names (:mod:`bench.relevance`). The shipped engine's goals are the floors
 of ``tests/data/relevance_floor.json`` that ``tests/test_search_relevance.py`` enforces.
-MRR is shown x100 so that it reads with the same precision as the shares.
+MRR is shown x100 so that it reads with the same precision as the shares. The wider
+comparison (SQLite FTS5, tantivy, jieba) and the engine's design are in docs/search.md.
 
 Run: ``python -m bench.bench_relevance`` (or ``python -m bench.relevance --show-misses`` to
 see which questions miss).
