@@ -119,6 +119,11 @@ def torture(folder: Path, kills: int, seed: int = 20261123,
         config = load_config(config_path, environ={})
         log = folder / "receipts.log"
         rng = random.Random(seed)
+        # kills must land in all of a child's life, not only its start-up: on a loaded
+        # machine a child takes longer to reach its first receipt, so the window follows it
+        # (measured twice: the first child also waits for the fork server to start)
+        first_receipt_s(context, config_path, folder, 0)
+        max_delay_s = max(max_delay_s, 3 * first_receipt_s(context, config_path, folder, 1))
         for kill in range(kills):
             child = context.Process(target=run, args=(str(config_path), str(log), kill * 1000))
             child.start()
@@ -134,6 +139,26 @@ def torture(folder: Path, kills: int, seed: int = 20261123,
         reported = logged_receipts(log)
         server.set_faults({})
         return _final_check(config, server, kills, reported, started)
+
+
+def first_receipt_s(context: Any, config_path: Path, folder: Path, attempt: int) -> float:
+    """Seconds a child takes from start to its first reported receipt on this machine now
+    (its receipts stay in the outbox and are checked like any other)."""
+    log = folder / f"calibration-{attempt}.log"
+    child = context.Process(target=run, args=(str(config_path), str(log),
+                                              10_000_000 * (attempt + 1)))
+    started = time.perf_counter()
+    child.start()
+    try:
+        while not logged_receipts(log):
+            if not child.is_alive() or time.perf_counter() - started > 60:
+                raise TortureFailure(f"the calibration child reported nothing "
+                                     f"(exit code {child.exitcode})")
+            time.sleep(0.005)
+        return time.perf_counter() - started
+    finally:
+        child.kill()
+        child.join(10)
 
 
 def _final_check(config: Any, server: Any, kills: int, reported: list[str],

@@ -280,6 +280,18 @@ def test_unplugged_printer_is_offline_then_prints_after_replug(hub: DeviceHub):
         "https://example.invalid/r/K511602-TEST-01-20261127-000001-7"]
 
 
+def test_a_printer_line_quiet_for_a_moment_still_prints_the_slip(hub: DeviceHub):
+    """No answer to the status request (a loaded PC, a line glitch: the supervisor may even
+    reconnect) for under a second: the citizen still gets the receipt, once."""
+    printer = hub.emulators.printer
+    assert printer is not None
+    printer.state.silent = True
+    threading.Timer(0.8, lambda: setattr(printer.state, "silent", False)).start()
+    outcome = hub.print_receipt(RECEIPT)
+    assert outcome.printed, outcome
+    assert hub.emulators.printed_lines().count("受理回执") == 1
+
+
 # --- the camera -------------------------------------------------------------------------------
 def test_unplugged_camera_gives_no_frame_then_comes_back(hub: DeviceHub):
     assert hub.camera_ok and hub.latest_frame().shape == (720, 1280, 3)

@@ -123,3 +123,25 @@ def test_file_target_prints_without_status(tmp_path):
     emulator = PrinterEmulator()
     emulator.feed(path.read_bytes())
     assert emulator.qr_payloads() == ["QR-42"]
+
+
+def test_a_status_window_missed_after_the_slip_is_asked_again(driver: PrinterDriver,
+                                                             emulator: PrinterEmulator):
+    """The printer goes quiet for 0.3 s from the moment the slip's bytes arrive (busy with
+    a raster, or a loaded PC reading late): the first status request after the slip gets no
+    answer. The slip printed, so the driver asks again instead of reporting it lost."""
+    import threading
+
+    def quiet_while_printing() -> None:
+        while emulator.received <= 12:  # the four status requests (DLE EOT n) before it
+            time.sleep(0.001)
+        emulator.state.silent = True
+        time.sleep(0.3)
+        emulator.state.silent = False
+
+    watcher = threading.Thread(target=quiet_while_printing, daemon=True)
+    watcher.start()
+    report = driver.print_receipt(RECEIPT)
+    watcher.join(5)
+    assert report.ready
+    assert wait_for_qr(emulator) == ["QR-42"]

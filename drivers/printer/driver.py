@@ -19,6 +19,7 @@ reported as NO_DEVICE, never as a traceback.
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import BinaryIO
 
@@ -65,6 +66,10 @@ def line_lost(error: BaseException) -> PrinterReport:
                           {"paper": SupplyState.UNKNOWN},
                           f"printer disconnected (port error: {error})")
     return PrinterReport(status, ErrorAction.RETRY, "no_device")
+
+
+AFTER_PRINT_ASKS = 3
+"""Status requests after a slip before an unanswered line counts as a failed print."""
 
 
 class PrinterError(Exception):
@@ -287,6 +292,13 @@ class PrinterDriver:
             self._publish_error(error)
             raise error from failure
         after = self.status()
+        for _ in range(AFTER_PRINT_ASKS - 1):
+            if after.reason not in ("no_reply", "bad_reply"):
+                break
+            # a printer still busy with a long raster (or a loaded PC reading the line
+            # late) misses one status window; a slip that printed must not be reported lost
+            time.sleep(0.2)
+            after = self.status()
         if not after.ready:
             error = PrintFailed(after, f"receipt may be incomplete: {after.status.detail}")
             self._publish_error(error)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from drivers.model import (
     MediaState,
 )
 from drivers.printer.connect import url_codec
-from drivers.printer.driver import PrinterDriver, PrinterError
+from drivers.printer.driver import PrinterDriver, PrinterError, PrinterNotReady
 from drivers.printer.layout import Receipt
 from drivers.supervisor import DeviceSupervisor, DeviceUnavailable, OpenFailed
 from kiosk.config import DevicesSection
@@ -77,6 +78,11 @@ CARD_PROBLEMS = ("reposition", "unreadable", "reader_down")
 PRINT_PROBLEMS = ("paper_out", "cover_open", "offline", "failed")
 
 #: PrinterReport.reason -> PrintOutcome.problem
+PRINT_PATIENCE_S = 3.0
+"""How long a receipt waits for a printer line that does not answer (a loaded PC, a
+supervisor reconnecting after a glitch) before the citizen is told it is not working."""
+_UNANSWERED = frozenset({"no_reply", "bad_reply", "no_device"})
+
 _PRINT_REASONS = {
     "paper_out": "paper_out",
     "cover_open": "cover_open",
@@ -432,17 +438,31 @@ class DeviceHub:
         Blocks until the slip is out (seconds on a 9600 baud line): call it from a worker
         thread, not the UI thread.
         """
+        deadline = time.monotonic() + PRINT_PATIENCE_S
+        while True:
+            outcome, retry = self._print_once(receipt)
+            if not retry or time.monotonic() >= deadline:
+                return outcome
+            time.sleep(0.25)  # the supervisor reconnects, a busy line answers again
+
+    def _print_once(self, receipt: Receipt) -> tuple[PrintOutcome, bool]:
+        """One attempt, and whether another may follow: only when nothing was sent and the
+        reason is a line that did not answer (a busy or reconnecting port), never paper or
+        cover, which need a person, nor a slip that was sent (it would print twice)."""
         try:
             with self._printer.use() as driver:
                 report = driver.print_receipt(receipt)
         except DeviceUnavailable:
-            return PrintOutcome(False, "offline")
-        except PrinterError as error:  # PrinterNotReady (nothing sent) or PrintFailed
-            return PrintOutcome(False, _PRINT_REASONS.get(error.reason, "failed"))
+            return PrintOutcome(False, "offline"), True
+        except PrinterNotReady as error:  # nothing sent
+            return (PrintOutcome(False, _PRINT_REASONS.get(error.reason, "failed")),
+                    error.reason in _UNANSWERED)
+        except PrinterError as error:  # PrintFailed: sent, the slip may be cut short
+            return PrintOutcome(False, _PRINT_REASONS.get(error.reason, "failed")), False
         except Exception as error:  # a driver fault must not take the journey down
             log.error("printing failed: %s", type(error).__name__)
-            return PrintOutcome(False, "failed")
-        return PrintOutcome(True, None, paper_low=report.reason == "paper_low")
+            return PrintOutcome(False, "failed"), False
+        return PrintOutcome(True, None, paper_low=report.reason == "paper_low"), False
 
     # --- the camera -----------------------------------------------------------------------
     def use_camera(self) -> None:
