@@ -35,6 +35,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "home": ("screens.home", "HomeScreen"),
     "catalogue": ("screens.catalogue", "CatalogueScreen"),
     "search": ("screens.search", "SearchScreen"),
+    "ask": ("screens.ask", "AskScreen"),
     "guide": ("screens.guide", "GuideScreen"),
     "identify": ("screens.identify", "IdentifyScreen"),
     "form": ("screens.form", "FormScreen"),

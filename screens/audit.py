@@ -120,8 +120,10 @@ STATES: dict[str, Callable[[object], None]] = {
 
 def _add_apply_states() -> None:
     from screens.audit_apply import APPLY_STATES
+    from screens.audit_ask import ASK_STATES
 
     STATES.update(APPLY_STATES)
+    STATES.update(ASK_STATES)
 
 
 _add_apply_states()

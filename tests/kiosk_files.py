@@ -73,3 +73,22 @@ def write_application(folder: Path, index: int, files: int = 1, size: int = 2048
     path.write_text(json.dumps(application_document(index, attachments), ensure_ascii=False),
                     encoding="utf-8")
     return path
+
+
+JOURNEY_MATTER = "512B0011200070-511602000000-000-11511300008778693M-1-00"  # 居住证办理
+"""The matter of the shipped apply journey (etc/journeys/apply.json)."""
+
+
+def seed_matter(services, item_code: str = JOURNEY_MATTER) -> dict:
+    """Cache a matter's record, guide and form as a sync would; returns the form."""
+    from reference_platform.matters import form_id_of
+    from reference_platform.samples import form, guide
+
+    matter = services.catalog.matter(item_code)
+    record = {"item_code": item_code, "name": matter.name, "department": matter.department,
+              "form_id": form_id_of(item_code), "version": 1}
+    services.catalog.store_document("matter", item_code, record, 1)
+    services.catalog.store_document("guide", item_code, guide(record, 1), 1)
+    document = form(record["form_id"], record, 1)
+    services.catalog.store_document("form", record["form_id"], document, 1)
+    return document

@@ -16,29 +16,14 @@ import pytest
 
 from kiosk.applying.applications import OutboxStorage
 from offline_cache.outbox import State
+from tests.kiosk_files import JOURNEY_MATTER, seed_matter
 
 REPO = Path(__file__).resolve().parent.parent
 APPLY = REPO / "etc" / "journeys" / "apply.json"
-JOURNEY_MATTER = "512B0011200070-511602000000-000-11511300008778693M-1-00"  # 居住证办理
 RESIDENT_NUMBER = "110101199003078013"  # the emulator's "resident" card
 RESIDENT_NAME = "测试甲"
 
 pytestmark = pytest.mark.gui
-
-
-def seed_matter(services, item_code: str = JOURNEY_MATTER) -> dict:
-    """Cache a matter's record, guide and form as a sync would; returns the form."""
-    from reference_platform.matters import form_id_of
-    from reference_platform.samples import form, guide
-
-    matter = services.catalog.matter(item_code)
-    record = {"item_code": item_code, "name": matter.name, "department": matter.department,
-              "form_id": form_id_of(item_code), "version": 1}
-    services.catalog.store_document("matter", item_code, record, 1)
-    services.catalog.store_document("guide", item_code, guide(record, 1), 1)
-    document = form(record["form_id"], record, 1)
-    services.catalog.store_document("form", record["form_id"], document, 1)
-    return document
 
 
 @pytest.fixture()

@@ -122,8 +122,8 @@ def test_tiles_of_services_not_offered_are_hidden_and_one_tile_finds(kiosk):
     kiosk.pump(2)
     grid = app.screen("home").ids.tiles
     shown = [tile for tile in grid.children if tile.opacity > 0]
-    assert {tile.title for tile in shown} == {"办事申请", "办事指南", "搜索 / 咨询"}
-    assert len(grid.children) == len(offered_services()) == 3
+    assert {tile.title for tile in shown} == {"办事申请", "办事指南", "搜索事项", "我要问"}
+    assert len(grid.children) == len(offered_services()) == 4
     kiosk.tap(app.screen("home").ids.search)
     assert current(kiosk) == "search"
 

@@ -9,11 +9,11 @@ profile, ``home_tiles``, may narrow the list further once the kiosk reads it.)
 from __future__ import annotations
 
 HOME_SERVICES: tuple[str, ...] = (
-    "apply", "guides", "search", "progress", "appointment", "policies", "evaluate",
+    "apply", "guides", "search", "ask", "progress", "appointment", "policies", "evaluate",
 )
 """Every home tile the kiosk knows, in the order they are shown."""
 
-DELIVERED: frozenset[str] = frozenset({"apply", "guides", "search"})
+DELIVERED: frozenset[str] = frozenset({"apply", "guides", "search", "ask"})
 """The services whose whole journey works in this build."""
 
 
