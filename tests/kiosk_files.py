@@ -7,10 +7,12 @@ at-rest scans look for exactly these strings in the kiosk's files.
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from kiosk.config import KioskConfig, load_config
+from kiosk.models import Matter
 
 KIOSK_ID = "511602-TEST-01"
 ITEM_CODE = "511Z07001006-511602000000-000-11511301008778183N-1-00"
@@ -92,3 +94,11 @@ def seed_matter(services, item_code: str = JOURNEY_MATTER) -> dict:
     document = form(record["form_id"], record, 1)
     services.catalog.store_document("form", record["form_id"], document, 1)
     return document
+
+
+@cache
+def sample_matters() -> tuple[Matter, ...]:
+    """The shipped Guang'an catalogue as Matter records (read once per test process)."""
+    path = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
+    with path.open(encoding="utf-8") as handle:
+        return tuple(Matter(**record) for record in json.load(handle)["matters"])

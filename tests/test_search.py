@@ -10,10 +10,8 @@ kiosk.finding.literal.LiteralIndex, the engine's first stage, exactly as before.
 
 from __future__ import annotations
 
-import json
 import random
 from functools import cache
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
@@ -22,14 +20,7 @@ from hypothesis import strategies as st
 from kiosk.finding.literal import REASONS, LiteralIndex, SearchHit, fold, query_terms
 from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys, syllable_starts
 from kiosk.models import Matter
-
-SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
-
-
-@cache
-def sample() -> tuple[Matter, ...]:
-    with SAMPLE.open(encoding="utf-8") as handle:
-        return tuple(Matter(**record) for record in json.load(handle)["matters"])
+from tests.kiosk_files import sample_matters as sample
 
 
 @cache

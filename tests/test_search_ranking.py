@@ -7,9 +7,7 @@ found nothing, a test says so, so it fails on that engine.
 
 from __future__ import annotations
 
-import json
 from functools import cache
-from pathlib import Path
 
 import pytest
 
@@ -17,14 +15,7 @@ from kiosk.finding.literal import LiteralIndex
 from kiosk.finding.search import REASONS, SearchIndex
 from kiosk.finding.synonyms import analyse, dictionary, split_pinyin
 from kiosk.models import Matter
-
-SAMPLE = Path(__file__).resolve().parent.parent / "kiosk" / "data" / "matters_guangan.json"
-
-
-@cache
-def sample() -> tuple[Matter, ...]:
-    with SAMPLE.open(encoding="utf-8") as handle:
-        return tuple(Matter(**record) for record in json.load(handle)["matters"])
+from tests.kiosk_files import sample_matters as sample
 
 
 @cache
