@@ -47,6 +47,11 @@ class CrashGuard(ExceptionHandler):
         self.tally = tally
         self._recovering = False
 
+    @property
+    def recovering(self) -> bool:
+        """An error was passed and its recovery (end the visit, apologise) has not run yet."""
+        return self._recovering
+
     def install(self) -> None:
         """Start passing exceptions (idempotent)."""
         if self not in ExceptionManager.handlers:
