@@ -22,6 +22,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.common import BenchResult, percentile
+from bench.touch import Flips, touch_to_drawn
 
 REPO = Path(__file__).resolve().parent.parent
 APPLY = REPO / "etc" / "journeys" / "apply.json"
@@ -114,50 +115,6 @@ TWENTY_VALUES = {
     "marital": "未婚", "agree": "1",
 }
 """Valid values for the 20-field form's required fields the card does not fill."""
-
-
-# -- the window ------------------------------------------------------------------------------
-class Flips:
-    """Counts the window's buffer flips: a screen is drawn once a flip follows its change."""
-
-    def __init__(self) -> None:
-        from kivy.core.window import Window
-
-        self.count = 0
-        Window.bind(on_flip=self._flipped)
-
-    def _flipped(self, *_args) -> None:
-        self.count += 1
-
-    def close(self) -> None:
-        from kivy.core.window import Window
-
-        Window.unbind(on_flip=self._flipped)
-
-
-def touch_to_drawn(kiosk, flips: Flips, widget, target: str, limit: float = 30.0) -> float:
-    """Seconds from touch-up on ``widget`` to the first flip with screen ``target`` shown
-    (bench/bench_ui.py's measure: the real input pipeline, hit-testing included)."""
-    from kivy.base import EventLoop
-    from kivy.tests.common import UnitTestTouch
-
-    app = kiosk.app
-    kiosk.pump(2)
-    x, y = widget.to_window(*widget.center)
-    touch = UnitTestTouch(x, y)
-    touch.touch_down()
-    kiosk.pump(1)
-    started = time.perf_counter()
-    touch.touch_up()
-    while True:
-        seen = flips.count
-        EventLoop.idle()
-        elapsed = time.perf_counter() - started
-        if app.manager.current == target and flips.count > seen:
-            return elapsed
-        if elapsed > limit:
-            raise TimeoutError(f"screen {target!r} not drawn {limit:.0f} s after the tap "
-                               f"(on {app.manager.current!r})")
 
 
 def start_kiosk(config_path: Path):

@@ -141,27 +141,9 @@ def touch_latency(config_path: Path) -> list[BenchResult]:
 
     kiosk = HeadlessKiosk(load_config(config_path), (1080, 1920))
     app = kiosk.start()
-    from kivy.base import EventLoop
-    from kivy.core.window import Window
-    from kivy.tests.common import UnitTestTouch
+    from bench.touch import Flips, touch_to_drawn
 
-    flips = [0]
-    Window.bind(on_flip=lambda *_a: flips.__setitem__(0, flips[0] + 1))
-
-    def measure(widget, target: str) -> float:
-        kiosk.pump(2)
-        x, y = widget.to_window(*widget.center)
-        touch = UnitTestTouch(x, y)
-        touch.touch_down()
-        kiosk.pump(1)
-        started = time.perf_counter()
-        touch.touch_up()
-        while True:
-            seen = flips[0]
-            EventLoop.idle()
-            if app.manager.current == target and flips[0] > seen:
-                return time.perf_counter() - started
-
+    flips = Flips()
     # a kiosk idles on the attract screen before its first visitor: let the warm-up finish
     from screens.app import SCREENS
 
@@ -180,10 +162,12 @@ def touch_latency(config_path: Path) -> list[BenchResult]:
         samples: list[float] = []
         while len(samples) < TAPS:
             home = app.screen("home")
-            samples.append(measure(home.ids.guides, "catalogue"))
-            samples.append(measure(app.screen("catalogue").ids.action_bar.ids.home, "home"))
-            samples.append(measure(home.ids.search, "search"))
-            samples.append(measure(app.screen("search").ids.action_bar.ids.back, "home"))
+            for widget, target in (
+                    (home.ids.guides, "catalogue"),
+                    (app.screen("catalogue").ids.action_bar.ids.home, "home"),
+                    (home.ids.search, "search"),
+                    (app.screen("search").ids.action_bar.ids.back, "home")):
+                samples.append(touch_to_drawn(kiosk, flips, widget, target))
         milliseconds = [sample * 1000 for sample in samples[:TAPS]]
         mode = f"large text x{app.text_scale:g}" if large else "normal text"
         results.append(BenchResult(
@@ -192,6 +176,7 @@ def touch_latency(config_path: Path) -> list[BenchResult]:
             detail=f"p50 {percentile(milliseconds, 50):.1f} ms, "
             f"max {max(milliseconds):.1f} ms; maxfps 30, interrupt clock; a max of seconds is "
             "Mesa llvmpipe's worker-thread stall (tests/conftest.py), seen before issue 9 too"))
+    flips.close()
     kiosk.stop()
     return results
 
