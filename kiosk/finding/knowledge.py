@@ -153,6 +153,9 @@ class KnowledgeBase:
         self._conn = conn
         self._owns_conn = conn is None
         self.shipped_dir = Path(shipped_dir)
+        # the parsed FAQ and the stored version it came from (None: the shipped copy): the
+        # ask screen reads it on every question, and it changes only when a sync pulls
+        self._faq: tuple[int | None, list[FaqEntry]] | None = None
 
     def _store(self) -> KnowledgeStore | None:
         if self._conn is None and self.db_path is not None:
@@ -177,9 +180,12 @@ class KnowledgeBase:
     def faq_entries(self) -> list[FaqEntry]:
         """The platform's FAQ as last pulled, else the shipped sample FAQ."""
         store = self._store()
-        if store is not None and store.faq_version() is not None:
-            return [faq_entry(entry) for entry in store.faq_entries()]
-        return [faq_entry(entry) for entry in self._shipped_faq()]
+        version = store.faq_version() if store is not None else None
+        if self._faq is None or self._faq[0] != version:
+            raw = store.faq_entries() if store is not None and version is not None \
+                else self._shipped_faq()
+            self._faq = (version, [faq_entry(entry) for entry in raw])
+        return list(self._faq[1])
 
     def scenarios(self) -> list[Scenario]:
         """The platform's life-event scenarios as last fetched, else the shipped ones."""
