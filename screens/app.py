@@ -36,6 +36,8 @@ SCREENS: dict[str, tuple[str, str]] = {
     "catalogue": ("screens.catalogue", "CatalogueScreen"),
     "search": ("screens.search", "SearchScreen"),
     "ask": ("screens.ask", "AskScreen"),
+    "bundle": ("screens.bundle", "BundleScreen"),
+    "policies": ("screens.policies", "PolicyScreen"),
     "guide": ("screens.guide", "GuideScreen"),
     "identify": ("screens.identify", "IdentifyScreen"),
     "form": ("screens.form", "FormScreen"),

@@ -111,6 +111,9 @@ class ApplyFlow:
 
     def identified(self, person: Applicant, role: str) -> None:
         """A card was read, a number typed or an e-ID code resolved."""
+        if role == "profile":  # policy matching wanted the card's age, gender and area
+            self.app.screen("policies").identified(person)
+            return
         draft = self.draft
         if draft is None:
             return

@@ -121,9 +121,13 @@ STATES: dict[str, Callable[[object], None]] = {
 def _add_apply_states() -> None:
     from screens.audit_apply import APPLY_STATES
     from screens.audit_ask import ASK_STATES
+    from screens.audit_bundle import BUNDLE_STATES
+    from screens.audit_policies import POLICY_STATES
 
     STATES.update(APPLY_STATES)
     STATES.update(ASK_STATES)
+    STATES.update(BUNDLE_STATES)
+    STATES.update(POLICY_STATES)
 
 
 _add_apply_states()

@@ -50,7 +50,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "both orientations and languages into --out-dir."
         ),
     )
-    shot.add_argument("screen", choices=(*SHOT_SCREENS, "all"), help="screen to render")
+    # any accessibility-audit state (ask-answer, bundle-..., policies-...) may be named too;
+    # checked in cmd_screenshot so that parsing the command line does not import Kivy
+    shot.add_argument("screen", help="screen to render: all, " + ", ".join(SHOT_SCREENS)
+                      + ", or a state of 'kiosk audit' (screens/audit*.py)")
     shot.add_argument("--out", type=Path, help="PNG file to write (one screen)")
     shot.add_argument("--out-dir", type=Path, default=Path("docs/screens"),
                       help="folder for 'all' (default docs/screens)")
@@ -169,6 +172,12 @@ def cmd_screenshot(args: argparse.Namespace) -> int:
         return render_all(args.config, args.out_dir)
     if args.out is None:
         raise SystemExit("kiosk screenshot: --out FILE.png is required for one screen")
+    from screens.audit import STATES
+
+    if args.screen not in SHOT_SCREENS and args.screen not in STATES:
+        raise SystemExit(f"kiosk screenshot: no screen or audit state called {args.screen!r}; "
+                         "choose all, " + ", ".join(SHOT_SCREENS) + " or one of "
+                         + ", ".join(sorted(STATES)))
     from screens.harness import HeadlessKiosk
 
     kiosk = HeadlessKiosk(config, parse_size(args.size))
@@ -208,6 +217,14 @@ def stage(kiosk, screen: str, language: str, *, large_text: bool = False) -> Non
     app.end_session()
     app.toggle_language(language)
     app.online = False
+    if screen not in SHOT_SCREENS:  # a state of the accessibility audit, reached its way
+        from screens.audit import STATES
+
+        STATES[screen](app)
+        if large_text:
+            app.toggle_large_text()
+        kiosk.pump(4)
+        return
     if screen == "attract":
         kiosk.pump(2)
         return

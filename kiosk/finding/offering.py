@@ -9,11 +9,12 @@ profile, ``home_tiles``, may narrow the list further once the kiosk reads it.)
 from __future__ import annotations
 
 HOME_SERVICES: tuple[str, ...] = (
-    "apply", "guides", "search", "ask", "progress", "appointment", "policies", "evaluate",
+    "apply", "guides", "search", "ask", "bundle", "progress", "appointment", "policies", "evaluate",
 )
 """Every home tile the kiosk knows, in the order they are shown."""
 
-DELIVERED: frozenset[str] = frozenset({"apply", "guides", "search", "ask"})
+DELIVERED: frozenset[str] = frozenset({"apply", "guides", "search", "ask", "bundle",
+                                       "policies"})
 """The services whose whole journey works in this build."""
 
 
