@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # pypinyin is loaded off the start-up path, by the warm-up thread
     from kiosk.applying.applications import ApplicationService
+    from kiosk.finding.browse import Browser
     from kiosk.finding.pinyin_input import PinyinInput
     from kiosk.platform.sync import SyncWorker
 
@@ -48,6 +49,7 @@ class KioskServices:
     devices: DeviceHub
     _applications: ApplicationService | None = field(default=None, repr=False)
     _pinyin_input: PinyinInput | None = field(default=None, repr=False)
+    _browser: Browser | None = field(default=None, repr=False)
     _pinyin_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def _vocabulary(self) -> list[str]:
@@ -85,6 +87,18 @@ class KioskServices:
                 on_ready()
 
         threading.Thread(target=build, name="pinyin-input", daemon=True).start()
+
+    @property
+    def browser(self) -> Browser:
+        """Themes and most-used-first ordering (built on first use, on the UI thread that
+        owns the catalogue's connection)."""
+        if self._browser is None:
+            from kiosk.finding.browse import Browser
+            from kiosk.finding.knowledge import KnowledgeBase
+
+            knowledge = KnowledgeBase(self.config.storage.database)
+            self._browser = Browser(self.catalog, asked_codes=partial(_asked_codes, knowledge))
+        return self._browser
 
     def applications(self) -> ApplicationService:
         """Accepts citizens' applications (opened on first use, on the calling thread).
@@ -156,6 +170,14 @@ class KioskServices:
             documents=DocumentFetcher(config),
             devices=devices,
         )
+
+
+def _asked_codes(knowledge) -> set[str]:
+    """The matters the FAQ, the life-event bundles and the policies lead to."""
+    codes = {code for entry in knowledge.faq_entries() for code in entry.item_codes}
+    codes |= {m.item_code for scenario in knowledge.scenarios() for m in scenario.matters}
+    codes |= {policy.item_code for policy in knowledge.policies() if policy.item_code}
+    return codes
 
 
 def _make_worker(config: KioskConfig, staff_call: StaffCall, devices: DeviceHub) -> SyncWorker:

@@ -161,6 +161,16 @@ CREATE TABLE knowledge_meta (
 );
 """
 
+_USAGE_TABLE = """
+-- How often each matter was chosen at this kiosk, so that browsing shows the most-used
+-- matters first. Counts per matter only: no time, no visit, nothing about who chose it.
+CREATE TABLE matter_usage (
+    item_code    TEXT PRIMARY KEY NOT NULL,
+    guide_opens  INTEGER NOT NULL DEFAULT 0,
+    apply_starts INTEGER NOT NULL DEFAULT 0
+);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
@@ -171,6 +181,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "outbox: version of the sealed payload's associated data", _SEALING_VERSION),
     Migration(6, "outbox: personal data removed from stored reasons", _CLEAR_REASONS),
     Migration(7, "knowledge: FAQ entries pulled from the platform", _FAQ_TABLES),
+    Migration(8, "browsing: how often each matter was chosen here", _USAGE_TABLE),
 )
 
 #: The schema version this software writes.

@@ -265,6 +265,7 @@ class KioskApp(App):
     def open_matter(self, matter: Matter) -> None:
         """Show the office guide of ``matter``."""
         self.services.session.choose_matter(matter)
+        self.services.browser.record(matter.item_code, "guide")  # most used first
         self.show("guide")
 
     # -- shared actions ----------------------------------------------------------------

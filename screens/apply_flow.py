@@ -60,6 +60,7 @@ class ApplyFlow:
                          tr._("This kiosk has no application form for this service. Please read its guide for what to bring, then go to the service counter, or press Call staff."))  # noqa: E501
             return
         self.reset()
+        self.services.browser.record(matter.item_code, "apply")  # most used first
         if self.draft is not None:  # an application left unfinished in this visit
             self.draft.wipe()
         self.services.session.draft = ApplyDraft(matter=matter)

@@ -1,4 +1,5 @@
-"""Browse the catalogue by department or by task type.
+"""Browse the catalogue by theme (for individuals, for businesses), by department or by task
+type, the most-used matters first (:mod:`kiosk.finding.browse`).
 
 Both lists are RecycleViews: only the rows on screen exist as widgets, so the 1,135 matters
 (or a province's tens of thousands) scroll at the same speed. Each row is as tall as its
@@ -108,7 +109,7 @@ class MatterRow(ButtonBehavior, BoxLayout):
 class CatalogueScreen(KioskScreen):
     """Groups on the left, the matters of the chosen group on the right."""
 
-    mode = OptionProperty("department", options=["department", "task_type"])
+    mode = OptionProperty("theme", options=["theme", "department", "task_type"])
     selected = StringProperty(ALL)
     position_text = StringProperty("")
     at_top = BooleanProperty(True)
@@ -130,8 +131,8 @@ class CatalogueScreen(KioskScreen):
         self.refresh()
 
     def reset(self) -> None:
-        """Back to all matters by department, scrolled to the top (visit ended)."""
-        self.mode = "department"
+        """Back to all matters by theme, scrolled to the top (visit ended)."""
+        self.mode = "theme"
         self.selected = ALL
         self.refresh()
 
@@ -146,11 +147,17 @@ class CatalogueScreen(KioskScreen):
 
     def refresh(self) -> None:
         """Rebuild both lists from the catalogue in the current language."""
-        catalog = App.get_running_app().services.catalog
+        services = App.get_running_app().services
+        catalog, browser = services.catalog, services.browser
         language = tr.language
         count_text = tr._("{count} matters")
         groups = [{"key": ALL, "text": tr._("All matters"), "total": catalog.count()}]
-        if self.mode == "department":
+        if self.mode == "theme":
+            audience = {"person": tr._("For individuals"), "business": tr._("For businesses")}
+            groups += [{"key": group.theme.id, "text": group.theme.title(language),
+                        "total": group.count, "audience": audience[group.theme.audience]}
+                       for group in browser.theme_groups()]
+        elif self.mode == "department":
             groups += [{"key": name, "text": name, "total": count}
                        for name, count in catalog.departments()]
         else:
@@ -158,13 +165,17 @@ class CatalogueScreen(KioskScreen):
                         "total": count} for code, name, count in catalog.task_types()]
         for group in groups:
             group["count"] = count_text.format(count=f"{group['total']:,}")
+            if "audience" in group:
+                group["count"] = f"{group.pop('audience')} · {group['count']}"
             group["selected"] = group["key"] == self.selected
         if self.selected == ALL:
-            matters = catalog.matters()
+            matters = browser.most_used_first(catalog.matters())
+        elif self.mode == "theme":
+            matters = browser.theme_matters(self.selected)
         elif self.mode == "department":
-            matters = catalog.by_department(self.selected)
+            matters = browser.most_used_first(catalog.by_department(self.selected))
         else:
-            matters = catalog.by_task_type(int(self.selected))
+            matters = browser.most_used_first(catalog.by_task_type(int(self.selected)))
         rows = [
             {
                 "item_code": matter.item_code,

@@ -42,6 +42,7 @@ def test_home_catalogue_guide_and_back(kiosk):
     assert len(catalogue.ids.matters.data) == app.services.catalog.count() == 1135
 
     # pick the second department group (the first is "all matters")
+    kiosk.tap(catalogue.ids.by_department)
     kiosk.idle_until(lambda: len(catalogue.ids.groups.view_adapter.views) > 2, what="group rows")
     department, count = app.services.catalog.departments()[0]
     row = next(view for view in catalogue.ids.groups.view_adapter.views.values()

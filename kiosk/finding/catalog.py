@@ -497,6 +497,18 @@ class CatalogService:
 
         DocumentCache(self._connection()).put(kind, key, body, version)
 
+    def record_use(self, item_code: str, kind: str) -> None:
+        """Count one use of a matter at this kiosk: 'guide' opened or 'apply' started."""
+        from offline_cache.usage_store import UsageStore
+
+        UsageStore(self._connection()).record(item_code, kind)
+
+    def usage_scores(self) -> dict[str, int]:
+        """How much each matter was used here (:mod:`offline_cache.usage_store`)."""
+        from offline_cache.usage_store import UsageStore
+
+        return UsageStore(self._connection()).scores()
+
     def search(self, query: str, limit: int = 20) -> list[SearchHit]:
         """The best ``limit`` matters for ``query``: official names, citizens' own words,
         pinyin or initials, typos, English (see :mod:`kiosk.finding.search`)."""
