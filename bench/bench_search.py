@@ -13,6 +13,11 @@ Since the ranking engine, the queries also hold what citizens type in their own 
 ``search_glossary_en.json``), and the index's memory is measured with tracemalloc (Python
 allocations, numpy arrays included) at both sizes.
 
+The ask screen's answer (:func:`kiosk.finding.answers.answer`: the FAQ match, the search
+and the card) is timed on the 393 citizen questions of the relevance set at both sizes, with
+the shipped sample FAQ; at 100,000 the catalogue's matter lookup is a dict instead of the
+SQLite primary-key read (two such reads, the guide and the form, cost tens of microseconds).
+
 Run: ``python -m bench.bench_search``.
 """
 
@@ -28,6 +33,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from bench.common import BenchResult, machine_info, percentile
+from bench.relevance import load_questions
+from kiosk.finding.answers import answer
+from kiosk.finding.knowledge import KnowledgeBase
 from kiosk.finding.pinyin_input import PinyinInput
 from kiosk.finding.pinyin_keys import PinyinKeys, is_han, pinyin_keys
 from kiosk.finding.search import SearchIndex
@@ -196,6 +204,43 @@ def _query_results(label: str, index: SearchIndex, queries: Sequence[tuple[str, 
     ]
 
 
+class _IndexCatalogue:
+    """What :func:`~kiosk.finding.answers.answer` asks of the catalogue, over an index in
+    memory: the matters a generated catalogue never stored in SQLite."""
+
+    def __init__(self, index: SearchIndex, matters: Sequence[Matter]) -> None:
+        self.index = index
+        self.by_code = {m.item_code: m for m in matters}
+
+    def search(self, query: str, limit: int = 20):
+        return self.index.search(query, limit)
+
+    def matter(self, item_code: str) -> Matter | None:
+        return self.by_code.get(item_code)
+
+    def guide(self, _item_code: str) -> None:
+        return None
+
+    def form_document(self, _item_code: str) -> tuple[None, None]:
+        return None, None
+
+
+def _answer_results(label: str, index: SearchIndex, matters: Sequence[Matter],
+                    goal_ms: float) -> list[BenchResult]:
+    """p95 of the ask screen's answer over the relevance set's citizen questions."""
+    catalogue = _IndexCatalogue(index, matters)
+    faq = KnowledgeBase(None).faq_entries()  # the shipped sample FAQ (75 entries)
+    questions = [q.q for q in load_questions()]
+    for question in questions[:30]:
+        answer(question, catalogue, faq)
+    samples = [_timed(lambda q=q: answer(q, catalogue, faq)) * 1000 for q in questions]
+    found = sum(1 for q in questions if answer(q, catalogue, faq).found)
+    return [BenchResult(f"answer p95, {label}", percentile(samples, 95), "ms", goal_ms,
+                        detail=f"{len(questions)} citizen questions, {len(faq)} FAQ entries; "
+                        f"{found} answered, p50 {percentile(samples, 50):.2f} ms, "
+                        f"max {max(samples):.2f} ms")]
+
+
 def _keys_for(matters: Sequence[Matter]) -> tuple[dict[str, PinyinKeys], float]:
     """Pinyin keys by item code as the importer computes them, and seconds taken (cold)."""
     pinyin_keys.cache_clear()
@@ -267,6 +312,7 @@ def run() -> list[BenchResult]:
             f"index memory, {label}", size / 2**20, "MiB",
             detail="tracemalloc after build: literal tiers + BM25 arrays (numpy included)"))
         results.extend(_query_results(label, index, queries, goal))
+        results.extend(_answer_results(label, index, matters, goal))
         del index, keys
     results.extend(_keystroke_results(sample))
     return results

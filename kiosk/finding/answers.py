@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import TYPE_CHECKING, Protocol
 
 from kiosk.finding.guides import SAMPLE_MARK, Guide
@@ -114,18 +115,33 @@ def similarity(question: str, variant: str) -> float:
 
     One pair in common is not enough unless that is the whole of both: a bare 户口 shares
     a pair with 户口怎么迁 and with 新生儿报户口, and should reach the search, not one FAQ."""
-    a, b = _pairs(normalise(question)), _pairs(normalise(variant))
-    if not a or not b or (len(a & b) < 2 and a != b):
+    return _dice(_pairs(normalise(question)), _variant_pairs(variant))
+
+
+@lru_cache(maxsize=8192)
+def _variant_pairs(variant: str) -> frozenset[str]:
+    """An FAQ question's pairs, worked out once: every question asked compares against all
+    of them, and normalising 300 variants per question cost most of an answer's time."""
+    return frozenset(_pairs(normalise(variant)))
+
+
+def _dice(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
+    if not a or not b:
         return 0.0
-    return 2 * len(a & b) / (len(a) + len(b))
+    common = len(a & b)
+    if common < 2 and a != b:
+        return 0.0
+    return 2 * common / (len(a) + len(b))
 
 
 def best_faq(question: str, entries: Iterable[FaqEntry]) -> FaqEntry | None:
     """The FAQ entry whose closest question variant is closest to ``question``, if close
     enough (:data:`FAQ_MATCH`); the first such entry on a tie."""
+    asked = _pairs(normalise(question))
     best, best_score = None, FAQ_MATCH
     for entry in entries:
-        score = max((similarity(question, variant) for variant in entry.questions), default=0)
+        score = max((_dice(asked, _variant_pairs(variant)) for variant in entry.questions),
+                    default=0)
         if score >= best_score and (best is None or score > best_score):
             best, best_score = entry, score
     return best
