@@ -95,6 +95,8 @@ def test_initials_read_as_dictionary_words() -> None:
     """sbkgs: 社保卡 + 挂失; no name has those initials, the old engine found nothing."""
     assert LiteralIndex(sample()).search("sbkgs") == []
     assert top("sbkgs", 1) == ["社会保障卡挂失"]
+    # jsz: 驾驶证 as citizens mean it, before 教师资格's initials (jszg...) that start alike
+    assert "驾驶证" in top("jsz", 1)[0]
     assert analyse("qqqqqq").expansions == {}  # 气球 气球 气球 is no reading
 
 
