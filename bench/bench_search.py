@@ -241,6 +241,52 @@ def _answer_results(label: str, index: SearchIndex, matters: Sequence[Matter],
                         f"max {max(samples):.2f} ms")]
 
 
+class _BrowseCatalogue:
+    """What :class:`~kiosk.finding.browse.Browser` asks of the catalogue, in memory, with
+    usage recorded for one matter in a hundred (a kiosk after months of visits)."""
+
+    def __init__(self, matters: Sequence[Matter]) -> None:
+        self._matters = list(matters)
+        self.by_code = {m.item_code: m for m in matters}
+        self.store = self  # Browser reads store.version()
+        rng = random.Random(SEED)
+        self.scores = {m.item_code: rng.randint(1, 500) for m in rng.sample(self._matters,
+                                                                          len(matters) // 100)}
+
+    def version(self) -> int:
+        return 1
+
+    def matters(self) -> list[Matter]:
+        return list(self._matters)
+
+    def matter(self, item_code: str) -> Matter | None:
+        return self.by_code.get(item_code)
+
+    def usage_scores(self) -> dict[str, int]:
+        return dict(self.scores)
+
+
+def _browse_results(label: str, matters: Sequence[Matter]) -> list[BenchResult]:
+    """Theme membership (once per catalogue version, at start) and the most-used-first
+    order of every matter (each time 全部事项 is shown after a use was recorded)."""
+    from kiosk.finding.browse import Browser
+
+    catalogue = _BrowseCatalogue(matters)
+    browser = Browser(catalogue)  # type: ignore[arg-type]
+    gc.collect()
+    themes = _timed(browser.theme_groups)
+    orders = []
+    for _ in range(5):
+        browser._scores = None  # a use was recorded: counts are read again
+        orders.append(_timed(lambda: browser.most_used_first(catalogue.matters())) * 1000)
+    return [
+        BenchResult(f"theme membership, {label}", themes * 1000, "ms",
+                    detail=f"{len(browser.themes)} themes; done while the attract loop runs"),
+        BenchResult(f"all matters most used first, {label}", percentile(orders, 50), "ms",
+                    detail=f"median of 5 sorts, {len(catalogue.scores):,} matters used"),
+    ]
+
+
 def _keys_for(matters: Sequence[Matter]) -> tuple[dict[str, PinyinKeys], float]:
     """Pinyin keys by item code as the importer computes them, and seconds taken (cold)."""
     pinyin_keys.cache_clear()
@@ -313,6 +359,7 @@ def run() -> list[BenchResult]:
             detail="tracemalloc after build: literal tiers + BM25 arrays (numpy included)"))
         results.extend(_query_results(label, index, queries, goal))
         results.extend(_answer_results(label, index, matters, goal))
+        results.extend(_browse_results(label, matters))
         del index, keys
     results.extend(_keystroke_results(sample))
     return results

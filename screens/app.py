@@ -141,6 +141,7 @@ class KioskApp(App):
         # the search index is built here, on the UI thread that owns the SQLite connection,
         # while the attract loop runs; the pinyin engine builds on its own thread
         self.services.catalog.search("warm up", limit=1)
+        self.services.browser.theme_groups()  # theme membership: 0.7 s at 100,000 matters
         self.services.prepare_pinyin_input(on_ready=lambda: gc.freeze())
         # build the other screens one per frame, so the first tap on each is as fast as later
         pending = [name for name in SCREENS if not self.manager.has_screen(name)]

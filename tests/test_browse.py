@@ -121,6 +121,20 @@ def test_any_themes_document_is_taken_or_refused_with_a_clear_error(document):
         assert isinstance(theme.covers("居住证办理"), bool)
 
 
+NAMES = st.dictionaries(st.text(alphabet="户口迁移居住证税务登记", min_size=1, max_size=6),
+                        st.text(alphabet="户口迁移居住证税务登记\n（）", max_size=12), max_size=30)
+TERMS = st.lists(st.text(alphabet="户口迁移居住证税务登记", min_size=1, max_size=3), max_size=4)
+
+
+@given(NAMES, TERMS.filter(bool), TERMS)
+def test_theme_members_are_exactly_the_names_the_rule_covers(names, terms, excluded):
+    from kiosk.finding.themes import Theme, theme_members
+
+    theme = Theme("t", "person", {"zh_CN": "题"}, tuple(terms), tuple(excluded))
+    assert theme_members([theme], names) == {
+        "t": [code for code, name in names.items() if theme.covers(name)]}
+
+
 def test_the_shipped_themes_file_says_where_it_comes_from():
     document = json.loads((SAMPLE_CATALOG.parent / "themes.json").read_text(encoding="utf-8"))
     assert "Not an official classification" in document["source"]

@@ -85,12 +85,20 @@ class Browser:
         return self.most_used_first([m for m in matters if m is not None])
 
     def most_used_first(self, matters: list[Matter]) -> list[Matter]:
-        """``matters`` in the order the module docstring gives (a stable sort)."""
+        """``matters`` in the order the module docstring gives (stable within each step).
+
+        The few matters used here are sorted; the rest are dealt into their tiers in one
+        pass (a sort of 100,000 matters by a two-part key took 170 ms, each time 全部事项
+        was shown after a guide had been opened)."""
         self._refresh()
-        scores = self._usage()
-        tiers = self._tier
-        return sorted(matters, key=lambda m: (-scores.get(m.item_code, 0),
-                                              tiers.get(m.item_code, OTHER)))
+        scores, tiers = self._usage(), self._tier
+        used = [m for m in matters if m.item_code in scores]
+        used.sort(key=lambda m: (-scores[m.item_code], tiers.get(m.item_code, OTHER)))
+        buckets: list[list[Matter]] = [[] for _ in range(OTHER + 1)]
+        for matter in matters:
+            if matter.item_code not in scores:
+                buckets[tiers.get(matter.item_code, OTHER)].append(matter)
+        return [*used, *(matter for bucket in buckets for matter in bucket)]
 
     # -- caches --------------------------------------------------------------------------
 

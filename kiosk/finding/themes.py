@@ -92,6 +92,29 @@ def _terms(value: Any, where: str) -> tuple[str, ...]:
 
 def theme_members(themes: Iterable[Theme], names: Mapping[str, str]) -> dict[str, list[str]]:
     """``theme id -> item codes`` of the matters (``item_code -> name``) it covers, in the
-    order of ``names``. A matter may be in several themes (养老 is retirement and insurance)."""
-    return {theme.id: [code for code, name in names.items() if theme.covers(name)]
-            for theme in themes}
+    order of ``names``. A matter may be in several themes (养老 is retirement and insurance).
+
+    A term is looked for only in the names that hold its rarest character: 23 themes x
+    100,000 names took 5 s name by name (a frozen screen for the first citizen to open the
+    guides of a province-sized catalogue), and 0.7 s scanning all names once per term.
+    """
+    themes = list(themes)
+    codes, texts = list(names), list(names.values())
+    terms = {term for theme in themes for term in (*theme.name_terms, *theme.exclude_terms)}
+    wanted = {char for term in terms for char in term}
+    char_rows: dict[str, list[int]] = {}
+    for row, text in enumerate(texts):
+        for char in wanted.intersection(text):
+            char_rows.setdefault(char, []).append(row)
+
+    def rows_with(term: str) -> set[int]:
+        rarest = min(term, key=lambda char: len(char_rows.get(char, ())))
+        return {row for row in char_rows.get(rarest, ()) if term in texts[row]}
+
+    found = {term: rows_with(term) for term in terms}
+    members: dict[str, list[str]] = {}
+    for theme in themes:
+        rows = set().union(*(found[term] for term in theme.name_terms))
+        rows -= set().union(*(found[term] for term in theme.exclude_terms))
+        members[theme.id] = [codes[row] for row in sorted(rows)]
+    return members
