@@ -28,7 +28,7 @@ MODES = ("card", "manual", "ecode")
 class IdentifyScreen(KioskScreen):
     """Card first; ``mode`` switches to typed entry or the e-ID code."""
 
-    role = StringProperty("applicant")  # or "agent"
+    role = StringProperty("applicant")  # or "agent", or "profile" (policy matching)
     mode = StringProperty("card")
     status = StringProperty("")  # what the reader is doing, or what to do now
     problem = BooleanProperty(False)  # the status is a failure the citizen must act on
@@ -91,6 +91,8 @@ class IdentifyScreen(KioskScreen):
     def _update_title(self) -> None:
         if self.role == "agent":
             self.title = tr._("Now identify yourself, the person applying on their behalf")
+        elif self.role == "profile":  # policy matching: only age, gender and area are used
+            self.title = tr._("Place your ID card to check age and area; nothing is stored")
         else:
             self.title = tr._("Who is applying?")
 

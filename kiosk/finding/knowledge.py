@@ -77,6 +77,30 @@ class Scenario:
         return [matter.item_code for matter in self.matters if matter.applies(answers)]
 
 
+MET = "met"
+NOT_MET = "not_met"
+UNKNOWN = "unknown"  # the card was not read: reading it would tell
+MISSING = "missing"  # a tag the citizen has not ticked: ticking it would tell
+CHECK_STATES = (MET, NOT_MET, UNKNOWN, MISSING)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One rule of a policy held against one person: which rule, and how it stands.
+
+    Words are left to the screens (they translate); the rule's own values travel with it so
+    that "age 18-35: met" and "age 18-35: read your card" can be said.
+    """
+
+    rule: str  # "age" | "gender" | "area" | "tags"
+    state: str  # one of CHECK_STATES
+    age_min: int | None = None
+    age_max: int | None = None
+    gender: str | None = None
+    area_prefix: str | None = None
+    tags: tuple[str, ...] = ()  # the policy's tags ("tags" rule); the matching ones when met
+
+
 @dataclass(frozen=True)
 class Eligibility:
     """Who a policy is for; a rule left out (None) does not restrict."""
@@ -96,11 +120,43 @@ class Eligibility:
             return False
         if self.age_max is not None and (age is None or age > self.age_max):
             return False
-        if self.gender is not None and gender != self.gender:
+        if self.gender and gender != self.gender:  # an empty rule restricts nobody
             return False
         if self.area_prefix is not None and not (area_code or "").startswith(self.area_prefix):
             return False
         return not self.tags_any or bool(set(self.tags_any) & set(tags))
+
+    def explain(self, *, age: int | None = None, gender: str | None = None,
+                area_code: str | None = None, tags: Collection[str] = ()) -> list[Check]:
+        """Every rule of this policy against a person, one :class:`Check` each, in the order
+        a citizen reads them (age, gender, area, situation).
+
+        Unlike :meth:`matches`, a fact the kiosk does not know (no card read) is
+        :data:`UNKNOWN`, not failed, and a tag not ticked is :data:`MISSING`: the screen
+        says what reading the card or ticking a box would settle. All checks :data:`MET`
+        exactly when :meth:`matches` is true.
+        """
+        checks = []
+        if self.age_min is not None or self.age_max is not None:
+            if age is None:
+                state = UNKNOWN
+            else:
+                low_ok = self.age_min is None or age >= self.age_min
+                high_ok = self.age_max is None or age <= self.age_max
+                state = MET if low_ok and high_ok else NOT_MET
+            checks.append(Check("age", state, age_min=self.age_min, age_max=self.age_max))
+        if self.gender:
+            state = UNKNOWN if not gender else MET if gender == self.gender else NOT_MET
+            checks.append(Check("gender", state, gender=self.gender))
+        if self.area_prefix:
+            state = UNKNOWN if not area_code else \
+                MET if area_code.startswith(self.area_prefix) else NOT_MET
+            checks.append(Check("area", state, area_prefix=self.area_prefix))
+        if self.tags_any:
+            held = tuple(tag for tag in self.tags_any if tag in set(tags))
+            checks.append(Check("tags", MET, tags=held) if held else
+                          Check("tags", MISSING, tags=self.tags_any))
+        return checks
 
 
 @dataclass(frozen=True)
