@@ -38,6 +38,10 @@ SCREENS: dict[str, tuple[str, str]] = {
     "ask": ("screens.ask", "AskScreen"),
     "bundle": ("screens.bundle", "BundleScreen"),
     "policies": ("screens.policies", "PolicyScreen"),
+    "progress": ("screens.progress", "ProgressScreen"),
+    "appointment": ("screens.appointment", "AppointmentScreen"),
+    "ticket": ("screens.ticket", "TicketScreen"),
+    "evaluate": ("screens.evaluate", "EvaluateScreen"),
     "guide": ("screens.guide", "GuideScreen"),
     "identify": ("screens.identify", "IdentifyScreen"),
     "form": ("screens.form", "FormScreen"),
@@ -330,6 +334,16 @@ class KioskApp(App):
         spoken = getattr(source, "spoken_text", None)
         if spoken is not None:
             self.say(spoken())
+
+    def offer_evaluation(self, item_code: str, *, service: str,
+                         receipt_no: str | None = None) -> None:
+        """After a finished service ('application', 'appointment', 'ticket'): the optional
+        five-level rating (好差评) of that service, never forced (screens/evaluate.py)."""
+        screen = self.screen("evaluate")
+        prepare = getattr(screen, "prepare", None)
+        if prepare is not None:
+            prepare(item_code, service=service, receipt_no=receipt_no)
+        self.show("evaluate")
 
     def start_application(self) -> None:
         """The Apply tile: browse the catalogue, saying first if applications are refused.

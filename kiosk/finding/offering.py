@@ -14,7 +14,7 @@ HOME_SERVICES: tuple[str, ...] = (
 """Every home tile the kiosk knows, in the order they are shown."""
 
 DELIVERED: frozenset[str] = frozenset({"apply", "guides", "search", "ask", "bundle",
-                                       "policies"})
+                                       "policies", "progress", "appointment", "evaluate"})
 """The services whose whole journey works in this build."""
 
 
