@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from kiosk.models import Matter
 
 if TYPE_CHECKING:
+    from kiosk.applying.applicant import Applicant
     from kiosk.applying.draft import ApplyDraft
 
 
@@ -27,6 +28,11 @@ class Session:
     idle_extensions: int = 0
     draft: ApplyDraft | None = field(default=None, repr=False)  # the application being built
     visits: int = field(default=0, repr=False)
+    # "Apply for all" of a life event: the matters to apply for one after another, the one
+    # being applied for, and the applicant identified for the first, reused for the others
+    bundle_queue: list[Matter] = field(default_factory=list, repr=False)
+    bundle_index: int = 0
+    bundle_applicant: Applicant | None = field(default=None, repr=False)
 
     @property
     def active(self) -> bool:
@@ -43,6 +49,25 @@ class Session:
         """Remember the matter whose guide the citizen opened."""
         self.matter = matter
 
+    def start_bundle(self, matters: list[Matter]) -> None:
+        """Apply for ``matters`` one after another (a life event's "Apply for all")."""
+        self.end_bundle()
+        self.bundle_queue = list(matters)
+
+    def end_bundle(self) -> None:
+        """No more "next matter": the queue and the identity kept for it are forgotten."""
+        self.bundle_queue = []
+        self.bundle_index = 0
+        self.bundle_applicant = None
+
+    def next_in_bundle(self) -> tuple[Matter, int, int] | None:
+        """The next matter of "Apply for all", its number from 1 and the count; None when
+        there is no bundle or its last matter is the current one."""
+        following = self.bundle_index + 1
+        if following >= len(self.bundle_queue):
+            return None
+        return self.bundle_queue[following], following + 1, len(self.bundle_queue)
+
     def wipe(self) -> None:
         """Forget everything about the visit; the visit counter stays for statistics."""
         self.started_at = None
@@ -51,4 +76,5 @@ class Session:
         if self.draft is not None:
             self.draft.wipe()  # drops the photos' bytes even if a screen still holds the draft
         self.draft = None
+        self.end_bundle()
         self.idle_extensions = 0

@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+ROLE_SCREENS: dict[str, str] = {
+    "profile": "policies",  # policy matching: age, gender and area from the card
+    "progress": "progress",  # the citizen's applications (POST /applications/lookup)
+    "appointment": "appointment",  # who books the slot
+}
+"""Identify roles that belong to another screen -> that screen (its ``identified(person)``)."""
+
 
 class ApplyFlow:
     """Moves one citizen's application from screen to screen."""
@@ -48,8 +55,31 @@ class ApplyFlow:
         return self.services.session.draft
 
     # -- start ---------------------------------------------------------------------------
-    def start(self, matter: Matter) -> None:
-        """The guide's Apply button: check the kiosk can take it, then the form, then who."""
+    def start_bundle(self, matters: list[Matter]) -> None:
+        """A life event's "Apply for all": the first matter now, the others one after
+        another from the done screen, with the applicant identified once."""
+        if not matters:
+            return
+        self.services.session.start_bundle(matters)
+        self.start(matters[0], bundle=True)
+
+    def next_in_bundle(self) -> None:
+        """The done screen's "Next": the following matter of "Apply for all"."""
+        session = self.services.session
+        following = session.next_in_bundle()
+        if following is None:
+            return
+        session.bundle_index += 1
+        self.start(following[0], bundle=True)
+
+    def start(self, matter: Matter, *, bundle: bool = False) -> None:
+        """The guide's Apply button: check the kiosk can take it, then the form, then who.
+
+        ``bundle``: a matter of "Apply for all"; any other start leaves that bundle, so an
+        identity kept for it is never used for a matter the citizen chose on their own.
+        """
+        if not bundle:
+            self.services.session.end_bundle()
         reason = self.services.refusal()
         if reason is not None:
             self.app.show_refusal(reason)
@@ -101,6 +131,11 @@ class ApplyFlow:
             self._notice(tr._("The form could not be used"),
                          tr._("This service's application form on this kiosk is damaged. Please press Call staff."))  # noqa: E501
             return
+        kept = self.services.session.bundle_applicant
+        if kept is not None:  # "Apply for all": identified for the first matter already
+            draft.applicant = kept
+            self._after_identity()
+            return
         self.identify("applicant")
 
     # -- who -----------------------------------------------------------------------------
@@ -112,8 +147,8 @@ class ApplyFlow:
 
     def identified(self, person: Applicant, role: str) -> None:
         """A card was read, a number typed or an e-ID code resolved."""
-        if role == "profile":  # policy matching wanted the card's age, gender and area
-            self.app.screen("policies").identified(person)
+        if role in ROLE_SCREENS:  # another service asked who is at the kiosk, not an application
+            self.app.screen(ROLE_SCREENS[role]).identified(person)
             return
         draft = self.draft
         if draft is None:
@@ -122,6 +157,9 @@ class ApplyFlow:
             draft.agent = person
         else:
             draft.applicant = person
+            session = self.services.session
+            if session.bundle_queue and not self.for_other:
+                session.bundle_applicant = person  # for the next matters of this visit only
             if self.for_other and draft.agent is None:
                 self.identify("agent")
                 return

@@ -62,6 +62,7 @@ class DoneScreen(KioskScreen):
     print_problem = StringProperty("")
     qr = ObjectProperty(None, allownone=True)
     offline = BooleanProperty(False)
+    next_label = StringProperty("")  # "Apply for all": the next matter, "" when none
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -106,6 +107,7 @@ class DoneScreen(KioskScreen):
         self.print_problem = ""
         draft.wipe()  # the sealed copy is in the outbox; nothing personal stays in memory
         services.session.draft = None
+        self._offer_next()
         app.history.clear()
         app.show("done", remember=False)
         self.offline = app.online is not True
@@ -176,6 +178,21 @@ class DoneScreen(KioskScreen):
             self.print_state = ""
             self._print()
 
+    def _offer_next(self) -> None:
+        """After a matter of "Apply for all", the button to the next one, with its number."""
+        following = self.services.session.next_in_bundle()
+        if following is None:
+            self.next_label = ""
+            return
+        matter, number, count = following
+        self.next_label = tr._("Next: {matter} ({number} of {count})").format(
+            matter=matter.name, number=number, count=count)
+
+    def apply_next(self) -> None:
+        """"Next": the following matter of "Apply for all", the same applicant."""
+        self.next_label = ""
+        App.get_running_app().flow.next_in_bundle()
+
     def finish(self) -> None:
         """"Finish": the visit ends and everything is wiped."""
         App.get_running_app().end_session()
@@ -197,6 +214,7 @@ class DoneScreen(KioskScreen):
         self._print_job += 1  # whatever is still printing belongs to the visit that ended
         self.receipt_no = self.application_no = self.matter_name = ""
         self.message = self.print_state = self.print_problem = ""
+        self.next_label = ""
         self.qr = None
 
 
