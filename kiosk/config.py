@@ -84,6 +84,7 @@ class KioskSection:
     idle_warning: int = 30
     large_font_scale: float = 1.4
     hall: str = "广安区政务服务中心"
+    guide_link: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -533,6 +534,18 @@ def _hook_url(text: str, ctx: _Context) -> str:
     return text
 
 
+def _guide_link(text: str, ctx: _Context) -> str:
+    """The web page of a matter's guide for citizens' phones: http(s), with ``{item_code}``
+    where the matter's code goes; empty means no QR code on the guide."""
+    if not text:
+        return ""
+    if "{item_code}" not in text or text.replace("{item_code}", "").count("{") or \
+            text.replace("{item_code}", "").count("}"):
+        raise _Invalid("must hold {item_code} where the matter's code goes, and no other "
+                       "braces, e.g. https://www.example.org/guide?item={item_code}")
+    return _hook_url(text.replace("{item_code}", "ITEM"), ctx) and text
+
+
 _repeat_seconds = _zero_or(10, 600, "seconds", "chime once")
 
 
@@ -597,6 +610,11 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "Text size factor when the citizen chooses large text (大字版) (1.1..2.0).",
         ),
         _Key("hall", _hall, "Service hall name shown on the attract screen."),
+        _Key(
+            "guide_link",
+            _guide_link,
+            "Web page of a matter's guide for phones, with {item_code}; empty: no QR on guides.",
+        ),
     ),
     "storage": (
         _Key(

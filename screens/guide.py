@@ -14,11 +14,15 @@ import re
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, StringProperty
+from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
+from kiosk.finding.guide_slip import guide_link, guide_slip
 from kiosk.finding.guides import Guide
+from kiosk.finding.offering import offered_services
 from kiosk.i18n import task_type_label
+from screens.done import PRINTER_PROBLEMS, qr_texture
 from screens.i18n import tr
+from screens.slip_printing import SlipPrinter
 from screens.widgets import KioskScreen
 
 
@@ -33,10 +37,16 @@ class GuideScreen(KioskScreen):
     guide_text = StringProperty("")  # empty: the platform's guide has not arrived yet
     fetching = BooleanProperty(False)  # the guide is being fetched from the platform now
     can_apply = BooleanProperty(False)  # the matter has an application form on this kiosk
+    can_book = BooleanProperty(False)  # appointments are offered at this kiosk
+    link = StringProperty("")  # the guide's web page for phones ('' when none configured)
+    show_link = BooleanProperty(False)  # the QR code of ``link`` is shown
+    link_qr = ObjectProperty(None, allownone=True)
+    print_message = StringProperty("")  # how printing the take-away guide went
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._asked: set[str] = set()  # guides asked for in this visit: one try each
+        self._printer: SlipPrinter | None = None
 
     def on_pre_enter(self, *args) -> None:
         matter = self.services.session.matter
@@ -52,6 +62,10 @@ class GuideScreen(KioskScreen):
         self.can_apply = self.services.catalog.form_document(matter.item_code)[0] is not None
         self.guide_text = guide_text(guide) if guide else ""
         self.fetching = False
+        self.can_book = "appointment" in offered_services()
+        link = guide_link(self.services.config.kiosk.guide_link, matter.item_code)
+        if link != self.link:
+            self.link, self.show_link, self.link_qr = link, False, None
         if guide is None:
             self._fetch(matter.item_code)
 
@@ -82,6 +96,49 @@ class GuideScreen(KioskScreen):
         if matter is not None:
             App.get_running_app().flow.start(matter)
 
+    def book(self) -> None:
+        """"Book an appointment" for this matter (the appointment screen, at its matter)."""
+        matter = self.services.session.matter
+        screen = App.get_running_app().screen("appointment")
+        if matter is not None and hasattr(screen, "start"):
+            screen.start(matter)
+
+    # -- taking the guide away ------------------------------------------------------------
+    def print_guide(self) -> None:
+        """Print the short guide on the receipt printer (on a worker thread)."""
+        matter = self.services.session.matter
+        guide = self.services.catalog.guide(matter.item_code) if matter else None
+        if guide is None:
+            return
+        if self._printer is None:
+            self._printer = SlipPrinter(self.services.devices, self._printed, "print-guide")
+        if self._printer.printing:
+            return
+        from datetime import datetime
+
+        self.print_message = tr._("Printing the guide...")
+        self._printer.print(guide_slip(matter, guide, hall=self.services.config.kiosk.hall,
+                                       printed_at=datetime.now().strftime("%Y-%m-%d %H:%M"),
+                                       link=self.link))
+
+    def _printed(self, outcome) -> None:
+        if outcome.printed:
+            self.print_message = tr._("The guide is printed. Please take it from the slot below the screen.")  # noqa: E501
+        else:
+            problem = PRINTER_PROBLEMS.get(outcome.problem or "failed", PRINTER_PROBLEMS["failed"])
+            self.print_message = tr._(problem) + " " + (
+                tr._("Scan the code below with your phone instead, or ask staff.") if self.link
+                else tr._("Please ask staff, or photograph the guide on the screen."))
+            if self.link:
+                self.toggle_link(True)
+        self.say(self.print_message)
+
+    def toggle_link(self, show: bool | None = None) -> None:
+        """Show (or hide) the QR code that opens this guide on the citizen's phone."""
+        self.show_link = (not self.show_link) if show is None else show
+        if self.show_link and self.link_qr is None and self.link:
+            self.link_qr = qr_texture(self.link)
+
     def on_language(self, language: str) -> None:
         self.on_pre_enter()
 
@@ -95,7 +152,10 @@ class GuideScreen(KioskScreen):
         self.name_text = self.department = self.task_type = self.item_code = ""
         self.area_code = self.guide_text = ""
         self.fetching = False
-        self.can_apply = False
+        self.can_apply = self.can_book = self.show_link = False
+        self.link, self.link_qr, self.print_message = "", None, ""
+        if self._printer is not None:
+            self._printer.forget()
         self._asked.clear()
 
 
