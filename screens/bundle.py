@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
 from datetime import datetime
 
 from kivy.app import App
@@ -32,6 +31,7 @@ from kiosk.finding.knowledge import KnowledgeBase, Scenario
 from screens import theme
 from screens.done import PRINTER_PROBLEMS
 from screens.i18n import tr
+from screens.slip_printing import SlipPrinter
 from screens.widgets import KButton, KioskScreen
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class BundleScreen(KioskScreen):
         self.bundle: Bundle | None = None
         self._knowledge: KnowledgeBase | None = None
         self._asked: set[str] = set()  # guides fetched in this visit: one try each
-        self._print_job = 0  # a slip of an ended visit must not report on the next one
+        self._printer: SlipPrinter | None = None  # made on first use (needs the services)
         self._problem: str | None = None  # the printer's last problem (PRINTER_PROBLEMS key)
         self._landscape = False  # the orientation the page was built for
         super().__init__(**kwargs)
@@ -180,19 +180,11 @@ class BundleScreen(KioskScreen):
         slip = checklist_for(self.bundle, hall=self.services.config.kiosk.hall,
                              printed_at=datetime.now().strftime("%Y-%m-%d %H:%M"))
         self._show_print("printing")
-        devices = self.services.devices
-        self._print_job += 1
-        job = self._print_job
+        if self._printer is None:
+            self._printer = SlipPrinter(self.services.devices, self._printed, "print-checklist")
+        self._printer.print(slip)
 
-        def run() -> None:
-            outcome = devices.print_receipt(slip)
-            Clock.schedule_once(lambda _dt: self._printed(outcome, job))
-
-        threading.Thread(target=run, name="print-checklist", daemon=True).start()
-
-    def _printed(self, outcome, job: int) -> None:
-        if job != self._print_job:
-            return  # an earlier visit's slip, or a list the citizen left
+    def _printed(self, outcome) -> None:
         self._show_print("printed" if outcome.printed else "failed", outcome.problem)
         self.say(self.print_message)
 
@@ -209,7 +201,8 @@ class BundleScreen(KioskScreen):
             self.print_message = ""
 
     def _clear_print(self) -> None:
-        self._print_job += 1
+        if self._printer is not None:  # a slip of an ended visit must not report on the next
+            self._printer.forget()
         self._show_print("")
 
     # -- what is shown ---------------------------------------------------------------------------
