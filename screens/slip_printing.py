@@ -13,8 +13,7 @@ from collections.abc import Callable
 
 from kivy.clock import Clock
 
-from drivers.printer.layout import Receipt
-from kiosk.devices.hub import DeviceHub, PrintOutcome
+from kiosk.devices.hub import DeviceHub, PrintOutcome, Receipt  # screens know no drivers
 
 
 class SlipPrinter:
