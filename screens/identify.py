@@ -28,7 +28,7 @@ MODES = ("card", "manual", "ecode")
 class IdentifyScreen(KioskScreen):
     """Card first; ``mode`` switches to typed entry or the e-ID code."""
 
-    role = StringProperty("applicant")  # or "agent", or "profile" (policy matching)
+    role = StringProperty("applicant")  # or "agent", "profile" (policy matching), "progress"
     mode = StringProperty("card")
     status = StringProperty("")  # what the reader is doing, or what to do now
     problem = BooleanProperty(False)  # the status is a failure the citizen must act on
@@ -93,6 +93,10 @@ class IdentifyScreen(KioskScreen):
             self.title = tr._("Now identify yourself, the person applying on their behalf")
         elif self.role == "profile":  # policy matching: only age, gender and area are used
             self.title = tr._("Place your ID card to check age and area; nothing is stored")
+        elif self.role == "progress":  # progress: the card finds the person's applications
+            self.title = tr._("Place your ID card to find your applications")
+        elif self.role == "appointment":  # who books the slot (the number goes to the platform)
+            self.title = tr._("Place your ID card to book the appointment")
         else:
             self.title = tr._("Who is applying?")
 
