@@ -171,6 +171,29 @@ CREATE TABLE matter_usage (
 );
 """
 
+_EVALUATION_TABLE = """
+-- Citizens' ratings of a finished service (好差评), queued like applications and sent once.
+-- ``eval_id`` is made when the rating is queued and is the Idempotency-Key of every send.
+-- The score, tags, comment and receipt number are only in ``payload``, sealed with the
+-- master key (offline_cache.evaluations): a comment may hold personal words, and a score
+-- next to a receipt number says who gave it. The other columns say where the record is.
+CREATE TABLE evaluations (
+    eval_id           TEXT PRIMARY KEY NOT NULL,
+    state             TEXT NOT NULL,
+    item_code         TEXT NOT NULL,
+    payload           BLOB NOT NULL,
+    created_at        REAL NOT NULL,
+    updated_at        REAL NOT NULL,
+    attempts          INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at   REAL,
+    last_error        TEXT,
+    quarantine_reason TEXT,
+    evaluation_no     TEXT,
+    sent_at           REAL
+);
+CREATE INDEX evaluations_due ON evaluations (state, next_attempt_at, created_at);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
@@ -182,6 +205,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "outbox: personal data removed from stored reasons", _CLEAR_REASONS),
     Migration(7, "knowledge: FAQ entries pulled from the platform", _FAQ_TABLES),
     Migration(8, "browsing: how often each matter was chosen here", _USAGE_TABLE),
+    Migration(9, "evaluations: citizens' ratings of a service, queued and sealed",
+              _EVALUATION_TABLE),
 )
 
 #: The schema version this software writes.

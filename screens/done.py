@@ -63,6 +63,7 @@ class DoneScreen(KioskScreen):
     qr = ObjectProperty(None, allownone=True)
     offline = BooleanProperty(False)
     next_label = StringProperty("")  # "Apply for all": the next matter, "" when none
+    item_code = StringProperty("")  # the matter applied for, for "Rate this service"
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -103,6 +104,7 @@ class DoneScreen(KioskScreen):
         self.receipt_no = receipt_no
         self.application_no = ""
         self.matter_name = draft.matter.name
+        self.item_code = draft.matter.item_code
         self.qr = qr_texture(receipt_qr_payload(receipt_no))
         self.print_problem = ""
         draft.wipe()  # the sealed copy is in the outbox; nothing personal stays in memory
@@ -193,6 +195,13 @@ class DoneScreen(KioskScreen):
         self.next_label = ""
         App.get_running_app().flow.next_in_bundle()
 
+    def rate(self) -> None:
+        """"Rate this service": the optional 好差评 of this application (screens/evaluate.py);
+        Skip there comes back here."""
+        if self.item_code:
+            App.get_running_app().offer_evaluation(self.item_code, service="application",
+                                                   receipt_no=self.receipt_no or None)
+
     def finish(self) -> None:
         """"Finish": the visit ends and everything is wiped."""
         App.get_running_app().end_session()
@@ -212,7 +221,7 @@ class DoneScreen(KioskScreen):
             self._wait_event.cancel()
             self._wait_event = None
         self._print_job += 1  # whatever is still printing belongs to the visit that ended
-        self.receipt_no = self.application_no = self.matter_name = ""
+        self.receipt_no = self.application_no = self.matter_name = self.item_code = ""
         self.message = self.print_state = self.print_problem = ""
         self.next_label = ""
         self.qr = None

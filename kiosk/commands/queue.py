@@ -126,6 +126,7 @@ def queue_status(config: KioskConfig, limit: int = 20, storage: Any = None) -> d
 
     storage = storage or _storage(config)
     try:
+        ratings = _evaluations(storage.conn)
         outbox = storage.outbox
         pending, oldest = outbox.backlog()
         records = outbox.listing(limit=limit, latest=True) if limit else []
@@ -139,9 +140,27 @@ def queue_status(config: KioskConfig, limit: int = 20, storage: Any = None) -> d
                              "reason": clear_reason(r.quarantine_reason),
                              "attempts": r.attempts} for r in quarantined],
             "records": [_record(r) for r in records],
+            "evaluations": ratings,
         }
     finally:
         storage.close()
+
+
+def _evaluations(conn: sqlite3.Connection) -> dict[str, Any]:
+    """Ratings (好差评) per state and the quarantined ones: ids and reasons, never what the
+    citizen said (that is sealed, and nothing here opens it)."""
+    from offline_cache.evaluations import EvalState, EvaluationQueue
+    from offline_cache.reasons import clear_reason
+
+    queue = EvaluationQueue(conn, b"")
+    counts = queue.counts()
+    return {
+        "counts": {state.value: counts.get(state.value, 0) for state in EvalState},
+        "pending": queue.backlog(),
+        "quarantined": [{"id": r.eval_id, "reason": clear_reason(r.quarantine_reason),
+                         "attempts": r.attempts}
+                        for r in queue.listing((EvalState.QUARANTINED,), limit=1000)],
+    }
 
 
 def _record(record: Any) -> dict[str, Any]:
@@ -174,6 +193,11 @@ def cmd_status(args: argparse.Namespace) -> int:
     print(f"unsent: {summary['pending']}" + (f" (oldest {age} s)" if age is not None else ""))
     for item in summary["quarantined"]:
         print(f"QUARANTINED {item['receipt_no']}: {item['reason']}")
+    ratings = summary["evaluations"]
+    rated = ", ".join(f"{name} {count}" for name, count in ratings["counts"].items() if count)
+    print(f"evaluations: {rated or 'none'}")
+    for item in ratings["quarantined"]:
+        print(f"QUARANTINED evaluation {item['id']}: {item['reason']}")
     for item in summary["records"]:
         extra = item["application_no"] or item["last_error"] or ""
         print(f"{item['receipt_no'] or '(draft)'}  {item['state']:<13} {extra}")

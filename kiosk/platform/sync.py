@@ -15,6 +15,10 @@ Rules (lessons of ODK Collect, CommCare and MOSIP; see docs/sync.md):
 - *No platform words*: a failure is stored and logged as ``platform STATUS CODE field=NAME``
   (:func:`kiosk.platform.client.error_detail`), never with the platform's message, which
   may quote the applicant's data back.
+- *Evaluations (好差评) after applications*: the same pass sends due ratings from
+  offline_cache.evaluations, each with its own id as Idempotency-Key, with the same
+  mark-before-send, backoff and classification; a 409 means the platform holds that key
+  already (counted as sent, never twice); other 4xx quarantine the rating.
 - *Single flight*: a file lock guards the pass, so the kiosk's worker thread and a
   technician's ``kiosk sync --once`` never send at the same time.
 """
@@ -29,15 +33,23 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from kiosk.applying.applications import OutboxStorage, StartupRecovery, application_body
 from kiosk.config import KioskConfig
 from kiosk.platform.client import Failure, PlatformClient, PlatformError, canonical_json
+from kiosk.platform.evaluations import is_already_held, post_evaluation
 from kiosk.platform.signing import read_key_file
 from kiosk.platform.sync_thread import Listener, SyncEvent
 from offline_cache.attachments import AttachmentMissing
+from offline_cache.evaluations import (
+    EvalTransitionError,
+    EvaluationQueue,
+    EvaluationSealBroken,
+    QueuedEvaluation,
+)
 from offline_cache.outbox import Application, InvalidTransition
 
 log = logging.getLogger(__name__)
@@ -108,6 +120,8 @@ class SyncReport:
     alerts: list[str] = field(default_factory=list)
     clock_skew_s: float | None = None
     pending: int = 0
+    evaluations_sent: int = 0
+    evaluations_pending: int = 0
     housekeeping: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -145,6 +159,7 @@ class SyncWorker:
         """Starts a pass now; the sync thread sets it to its own ``wake``."""
         self._last_run: dict[str, float] = {}
         self._heartbeat_requested = threading.Event()
+        self.evaluations = EvaluationQueue(storage.conn, storage.master_key, self.outbox.clock)
 
     def request_heartbeat(self) -> None:
         """Send the heartbeat in the next pass, and start that pass now.
@@ -168,6 +183,9 @@ class SyncWorker:
             if not acquired:
                 return None
             found = self.storage.recover()
+            resumed = self.evaluations.recover_interrupted()
+        if resumed:
+            log.warning("start-up recovery: %d evaluations resumed", resumed)
         if found.resumed_uploads or found.quarantined_missing_files:
             log.warning("start-up recovery: %s", found)
         return found
@@ -199,6 +217,7 @@ class SyncWorker:
                     self._housekeeping(report)
             self._purge(report)
         report.pending = self.outbox.backlog()[0]
+        report.evaluations_pending = self.evaluations.backlog()
         self._emit(SyncEvent("queue", pending=report.pending))
         for alert in report.alerts:
             self._emit(SyncEvent("alert", message=alert))
@@ -218,14 +237,55 @@ class SyncWorker:
     def _drain(self, report: SyncReport) -> None:
         uploaded: set[str] = set()
         try:
-            while True:
-                due = self.outbox.due(limit=self.batch)
-                if not due:
-                    return
+            while due := self.outbox.due(limit=self.batch):
                 for record in due:
                     self._send(record, report, uploaded)
+            while due_ratings := self.evaluations.due(limit=self.batch):
+                for rating in due_ratings:
+                    self._send_evaluation(rating, report)
         except _StopPass:
             return
+
+    def _send_evaluation(self, rating: QueuedEvaluation, report: SyncReport) -> None:
+        """One rating, as :meth:`_send` does an application: marked, sent, classified."""
+        queue = self.evaluations
+        try:
+            queue.start_upload(rating.eval_id)  # committed before any network I/O
+        except EvalTransitionError:
+            return
+        try:
+            answer = post_evaluation(self.client, rating.eval_id, queue.body(rating.eval_id))
+        except EvaluationSealBroken:
+            self._quarantine_evaluation(rating, "EvaluationSealBroken", report)
+            return
+        except PlatformError as failure:
+            if is_already_held(failure):
+                queue.mark_sent(rating.eval_id, None, f"{failure.detail}: held already")
+                report.evaluations_sent += 1
+                return
+            log.warning("sending evaluation %s failed: %s (%s)", rating.eval_id, failure,
+                        failure.failure)
+            if failure.failure in (Failure.RECORD, Failure.MISSING_ATTACHMENT):
+                self._quarantine_evaluation(rating, failure.detail, report)
+                return
+            self._defer(failure, rating.attempts, report,
+                        partial(queue.retry_later, rating.eval_id, failure.detail))
+        except Exception as error:  # a rating we cannot even read: never block the queue
+            log.exception("evaluation %s cannot be sent", rating.eval_id)
+            self._quarantine_evaluation(
+                rating, f"local-processing-error: {type(error).__name__}", report)
+            return
+        else:
+            queue.mark_sent(rating.eval_id, answer.evaluation_no)
+            report.evaluations_sent += 1
+            log.info("evaluation %s received as %s%s", rating.eval_id, answer.evaluation_no,
+                     " (already received)" if answer.replayed else "")
+
+    def _quarantine_evaluation(self, rating: QueuedEvaluation, reason: str,
+                               report: SyncReport) -> None:
+        self.evaluations.quarantine(rating.eval_id, reason)
+        report.quarantined += 1
+        report.alerts.append(f"evaluation {rating.eval_id} quarantined: {reason}")
 
     def _send(self, record: Application, report: SyncReport, uploaded: set[str]) -> None:
         try:
@@ -293,13 +353,19 @@ class SyncWorker:
         if error.failure is Failure.RECORD or error.failure is Failure.MISSING_ATTACHMENT:
             self._quarantine(record, error.detail, report)
             return
+        self._defer(error, record.attempts, report,
+                    lambda delay: self.outbox.retry_later(record.local_id, error.detail, delay))
+
+    def _defer(self, error: PlatformError, attempts: int, report: SyncReport,
+               retry_later: Callable[[float], None]) -> None:
+        """A failure the record is not to blame for: due again later, and the pass ends."""
         if error.failure is Failure.RATE_LIMITED and error.retry_after is not None:
             delay = error.retry_after  # the platform said when; no need to guess
         else:
-            delay = max(self.backoff.delay(record.attempts, self.rng), error.retry_after or 0)
+            delay = max(self.backoff.delay(attempts, self.rng), error.retry_after or 0)
         if error.retry_after is not None:
             self.paused_until = time.monotonic() + error.retry_after
-        self.outbox.retry_later(record.local_id, error.detail, delay)
+        retry_later(delay)
         report.deferred += 1
         report.stopped = error.failure.value
         if error.failure in (Failure.AUTH, Failure.CLOCK):
@@ -360,15 +426,19 @@ class SyncWorker:
             report.housekeeping[name] = _summary(result)
 
     def _purge(self, report: SyncReport) -> None:
-        """Retention runs online or not: it only ever removes acknowledged applications."""
+        """Retention runs online or not: it only ever removes acknowledged applications
+        and ratings the platform has held for the same number of days."""
         from offline_cache.retention import purge_expired
 
         if not self._due("retention", self.schedule.retention_s):
             return
         purged = purge_expired(self.storage.conn, self.storage.store,
                                self.storage.config.outbox.retention_days, self.outbox.clock)
+        days = self.storage.config.outbox.retention_days
+        ratings = self.evaluations.purge_sent(self.outbox.clock() - days * 86400.0)
         self._last_run["retention"] = time.monotonic()
-        report.housekeeping["retention"] = f"purged {purged.applications}, files {purged.files}"
+        report.housekeeping["retention"] = (f"purged {purged.applications}, files {purged.files}"
+                                            f", evaluations {ratings}")
 
     def _due(self, task: str, every: float) -> bool:
         """Whether ``task`` should run now: never for an infinite period, else once per one."""
