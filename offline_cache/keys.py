@@ -17,26 +17,33 @@ from offline_cache.sealing import open_master_key
 
 #: Outbox states whose sealed payload is still on its way (the platform has not got it).
 _NOT_YET_ACKNOWLEDGED = ("draft", "sealed", "uploading", "retry_later", "quarantined")
+#: The same for queued ratings (offline_cache.evaluations): everything but "sent".
+_RATINGS_NOT_SENT = ("queued", "uploading", "retry_later", "quarantined")
 
 
 def sealed_records(conn: sqlite3.Connection | None, attachments_dir: Path) -> int:
-    """How many sealed records need the master key: unacknowledged rows plus sealed files.
+    """How many sealed records need the master key: unacknowledged applications, unsent
+    ratings (their comment is sealed) and sealed attachment files.
 
     Acknowledged rows are not counted: the platform has them, and losing the key only
     loses the kiosk's courtesy copy (a receipt reprint), which retention deletes anyway.
     ``conn`` None: no database (only the attachment folder is looked at).
     """
-    rows = 0
-    if conn is not None and conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'applications'"
-    ).fetchone():
-        marks = ", ".join("?" for _ in _NOT_YET_ACKNOWLEDGED)
-        rows = int(conn.execute(
-            f"SELECT COUNT(*) FROM applications WHERE state IN ({marks})",
-            _NOT_YET_ACKNOWLEDGED).fetchone()[0])
+    rows = _count(conn, "applications", _NOT_YET_ACKNOWLEDGED) + \
+        _count(conn, "evaluations", _RATINGS_NOT_SENT)
     folder = Path(attachments_dir)
     files = sum(1 for _ in folder.glob("*.sealed")) if folder.is_dir() else 0
     return rows + files
+
+
+def _count(conn: sqlite3.Connection | None, table: str, states: tuple[str, ...]) -> int:
+    """Rows of ``table`` in ``states`` (0 when there is no database or no such table yet)."""
+    if conn is None or not conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone():
+        return 0
+    marks = ", ".join("?" for _ in states)
+    return int(conn.execute(f"SELECT COUNT(*) FROM {table} WHERE state IN ({marks})",
+                            states).fetchone()[0])
 
 
 def master_key_for(key_path: Path, database: Path, attachments_dir: Path, *,

@@ -33,6 +33,7 @@ from offline_cache.migrations import MIGRATIONS
 from offline_cache.outbox import Outbox, PayloadSealBroken, State
 from offline_cache.reasons import clear_reason
 from offline_cache.sealing import KeyFileError, MasterKeyMissing, load_or_create_master_key, seal
+from tests.kiosk_files import JOURNEY_MATTER as JOURNEY_ITEM
 from tests.kiosk_files import (
     KIOSK_ID,
     application_document,
@@ -160,6 +161,27 @@ def test_missing_master_key_with_sealed_records_is_refused_not_recreated(tmp_pat
     with pytest.raises(MasterKeyMissing):  # the app's sync thread: "sync is off: ..."
         _make_worker(make_config(tmp_path), None, None)  # type: ignore[arg-type]
     assert not master.exists()
+
+
+def test_queued_ratings_alone_keep_a_lost_key_from_being_remade(tmp_path: Path):
+    """A rating's comment is sealed: a new key would open none of them (all quarantined)."""
+    from offline_cache.database import open_database
+    from offline_cache.evaluations import EvaluationQueue
+    from offline_cache.keys import sealed_records
+
+    config = make_config(tmp_path)
+    key = open_master_key(config, create=True)
+    conn = open_database(config.storage.database)
+    queue = EvaluationQueue(conn, key)
+    for _ in range(2):
+        queue.enqueue(JOURNEY_ITEM, {"item_code": JOURNEY_ITEM, "score": 1, "tags": [],
+                                     "comment": "太慢了"})
+    assert sealed_records(conn, config.storage.attachments_dir) == 2
+    conn.close()
+    config.storage.master_key_file.unlink()
+    with pytest.raises(MasterKeyMissing) as alarm:
+        open_master_key(config, create=True)
+    assert alarm.value.records == 2 and not config.storage.master_key_file.exists()
 
 
 def test_sync_command_with_a_missing_master_key_makes_no_key(tmp_path: Path):
