@@ -14,8 +14,17 @@ REPO = Path(__file__).resolve().parent.parent
 JOURNEYS = sorted((REPO / "etc" / "journeys").glob("*.json"))
 
 
+def needs_platform(script: Path) -> bool:
+    """A script marked ``"needs": ["platform"]`` books, looks up or rates online."""
+    return "platform" in json.loads(script.read_text(encoding="utf-8")).get("needs", [])
+
+
+OFFLINE = [p for p in JOURNEYS if not needs_platform(p)]
+ONLINE = [p for p in JOURNEYS if needs_platform(p)]
+
+
 @pytest.mark.gui
-@pytest.mark.parametrize("script", JOURNEYS, ids=[p.stem for p in JOURNEYS])
+@pytest.mark.parametrize("script", OFFLINE, ids=[p.stem for p in OFFLINE])
 def test_shipped_journey_passes(kiosk, script: Path, tmp_path: Path):
     from screens.drive import drive
     from tests.kiosk_files import seed_matter
@@ -29,8 +38,42 @@ def test_shipped_journey_passes(kiosk, script: Path, tmp_path: Path):
     assert all(line.startswith(("journey", "ok")) for line in lines)
 
 
+@pytest.fixture(scope="module")
+def platform(ui_config_file: Path, tmp_path_factory: pytest.TempPathFactory):
+    from tests.platform_server import PlatformServer
+
+    folder = tmp_path_factory.mktemp("journey-platform")
+    with PlatformServer(folder, kiosks={"511602-TEST-01": ui_config_file.parent / "platform.key"}
+                        ) as running:
+        yield running
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize("script", ONLINE, ids=[p.stem for p in ONLINE])
+def test_shipped_platform_journey_passes(script: Path, platform, ui_config_file: Path,
+                                        tmp_path: Path):
+    """Through `kiosk drive` as a technician runs it, with its own data folder, against a
+    reference platform process on 127.0.0.1."""
+    config = tmp_path / "kiosk.ini"
+    text = ui_config_file.read_text(encoding="utf-8")
+    config.write_text(text.replace("[platform]\n", f"[platform]\nurl = {platform.base_url}\n"
+                                   "health_interval = 5\n")
+                      .replace(str(ui_config_file.parent / "data"), str(tmp_path / "data")),
+                      encoding="utf-8")
+    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy",
+               KIVY_NO_ARGS="1", LP_NUM_THREADS="0", PYTHONPATH=str(REPO))
+    env.pop("KIOSK_CONFIG", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "kiosk", "--config", str(config), "drive", str(script),
+         "--out-dir", str(tmp_path)], capture_output=True, text=True, cwd=REPO, timeout=300,
+        env=env)
+    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
+
+
 def test_every_flow_of_this_build_has_a_journey():
-    assert {p.stem for p in JOURNEYS} >= {"find-guide", "search", "call-staff"}
+    assert {p.stem for p in JOURNEYS} >= {
+        "find-guide", "search", "call-staff", "apply", "ask", "bundle", "policies",
+        "progress", "appointment", "ticket", "evaluate"}
 
 
 @pytest.mark.gui

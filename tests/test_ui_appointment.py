@@ -8,9 +8,6 @@ drive`` against the platform too."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -200,29 +197,3 @@ def test_a_queue_ticket_is_printed_with_the_people_waiting(kiosk, online, tmp_pa
     app.end_session()
     kiosk.pump(2)
     assert screen.facts is None and screen.step == ""
-
-
-# -- the shipped journeys, through `kiosk drive` against the platform ------------------------
-
-
-def child_env() -> dict[str, str]:
-    env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy",
-               KIVY_NO_ARGS="1", LP_NUM_THREADS="0", PYTHONPATH=str(REPO))
-    env.pop("KIOSK_CONFIG", None)
-    return env
-
-
-@pytest.mark.parametrize("journey", ["appointment", "ticket"])
-def test_shipped_journey_passes_against_the_platform(journey: str, server: PlatformServer,
-                                                     ui_config_file: Path, tmp_path: Path):
-    config = tmp_path / "kiosk.ini"
-    text = ui_config_file.read_text(encoding="utf-8")
-    config.write_text(text.replace("[platform]\n", f"[platform]\nurl = {server.base_url}\n"
-                                   "health_interval = 5\n")
-                      .replace(str(ui_config_file.parent / "data"), str(tmp_path / "data")),
-                      encoding="utf-8")
-    result = subprocess.run(
-        [sys.executable, "-m", "kiosk", "--config", str(config), "drive",
-         str(REPO / "etc" / "journeys" / f"{journey}.json"), "--out-dir", str(tmp_path)],
-        capture_output=True, text=True, cwd=REPO, timeout=300, env=child_env())
-    assert result.returncode == 0, result.stdout + result.stderr[-3000:]
