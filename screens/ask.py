@@ -26,6 +26,7 @@ from kiosk.finding.pinyin_input import PinyinInput
 from kiosk.models import Matter
 from screens import theme
 from screens.composer import Composer
+from screens.guide_fetch import GuideFetcher
 from screens.i18n import tr
 from screens.keyboard import DockedKeyboard  # noqa: F401 (registers the kv class)
 from screens.search import SearchScreen
@@ -51,7 +52,7 @@ class AskScreen(KioskScreen):
     def __init__(self, **kwargs) -> None:
         self.result: Answer | None = None
         self._ranked: list[Matter] = []  # best first: the answer and every candidate
-        self._asked: set[str] = set()  # guides fetched in this visit: one try each
+        self._guides: GuideFetcher | None = None  # made on first use (needs the services)
         self._knowledge: KnowledgeBase | None = None
         super().__init__(**kwargs)
 
@@ -134,21 +135,13 @@ class AskScreen(KioskScreen):
     def _fetch(self, code: str) -> None:
         """Online, a guide not cached yet is fetched once per visit, as the guide screen does;
         the card shows its facts when it arrives."""
-        if App.get_running_app().online is not True or code in self._asked:
-            return
-        self._asked.add(code)
+        if self._guides is None:
+            self._guides = GuideFetcher(self.services, self._fetched)
+        self._guides.fetch(code)
 
-        def done(body, _error) -> None:  # on the fetch thread
-            Clock.schedule_once(lambda _dt: self._fetched(code, body))
-
-        self.services.documents.fetch(f"/matters/{code}/guide", done)
-
-    def _fetched(self, code: str, body) -> None:
-        if body is None:
-            return
-        self.services.catalog.store_document("guide", code, body, body.get("version"))
+    def _fetched(self, code: str, stored: bool) -> None:
         result = self.result
-        if result is not None and result.matter is not None and \
+        if stored and result is not None and result.matter is not None and \
                 result.matter.item_code == code and self.mode == "answer":
             self.show_result(answer_for(result.matter, self.services.catalog,
                                         question=result.question, faq_text=result.faq_text,
@@ -313,7 +306,8 @@ class AskScreen(KioskScreen):
         self._take()
         self.result = None
         self._ranked = []
-        self._asked.clear()
+        if self._guides is not None:
+            self._guides.forget()
         self.mode = "typing"
         self.build_body()
 

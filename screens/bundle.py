@@ -30,9 +30,10 @@ from kiosk.finding.guides import SAMPLE_MARK
 from kiosk.finding.knowledge import KnowledgeBase, Scenario
 from screens import theme
 from screens.done import PRINTER_PROBLEMS
+from screens.guide_fetch import GuideFetcher
 from screens.i18n import tr
 from screens.slip_printing import SlipPrinter
-from screens.widgets import KButton, KioskScreen
+from screens.widgets import KButton, KioskScreen, outline_if_light
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class BundleScreen(KioskScreen):
         self.step = 0  # the question shown, from 0
         self.bundle: Bundle | None = None
         self._knowledge: KnowledgeBase | None = None
-        self._asked: set[str] = set()  # guides fetched in this visit: one try each
+        self._guides: GuideFetcher | None = None  # made on first use (needs the services)
         self._printer: SlipPrinter | None = None  # made on first use (needs the services)
         self._problem: str | None = None  # the printer's last problem (PRINTER_PROBLEMS key)
         self._landscape = False  # the orientation the page was built for
@@ -152,22 +153,13 @@ class BundleScreen(KioskScreen):
     # -- guides not on the kiosk yet ------------------------------------------------------------
     def _fetch(self, code: str) -> None:
         """Online, a missing guide is fetched once per visit; the list grows when it arrives."""
-        app = App.get_running_app()
-        if app is None or app.online is not True or code in self._asked:
-            return
-        self._asked.add(code)
+        if self._guides is None:
+            self._guides = GuideFetcher(self.services, self._fetched)
+        self._guides.fetch(code)
 
-        def done(body, _error) -> None:  # on the fetch thread
-            Clock.schedule_once(lambda _dt: self._fetched(code, body))
-
-        self.services.documents.fetch(f"/matters/{code}/guide", done)
-
-    def _fetched(self, code: str, body) -> None:
-        if body is None:
-            return
-        self.services.catalog.store_document("guide", code, body, body.get("version"))
+    def _fetched(self, code: str, stored: bool) -> None:
         bundle = self.bundle
-        if self.mode == "result" and bundle is not None and \
+        if stored and self.mode == "result" and bundle is not None and \
                 any(m.item_code == code for m in bundle.without_guide):
             self.bundle = bundle_for(bundle.scenario, bundle.answers, self.services.catalog)
             self.build_body()
@@ -353,7 +345,8 @@ class BundleScreen(KioskScreen):
     def reset(self) -> None:
         """Forget the life event, the answers and the list (visit ended)."""
         self.scenario, self.answers, self.step, self.bundle = None, {}, 0, None
-        self._asked.clear()
+        if self._guides is not None:
+            self._guides.forget()
         self._clear_print()
         self.mode = "list"
         self.build_body()
@@ -371,17 +364,7 @@ def _button(automation_id: str, text: str, action, bg=theme.PRIMARY, fg=theme.ON
                                   min_height=dp(height))
     button.automation_id = automation_id
     button.bind(on_release=lambda _widget: action())
-    if bg == theme.SURFACE:  # a light button keeps an outline, or it looks like text
-        from kivy.graphics import Color, Line
-
-        with button.canvas.after:
-            Color(*theme.PRIMARY)
-            outline = Line(width=1.5)
-
-        def follow(widget, _value) -> None:
-            outline.rounded_rectangle = (widget.x, widget.y, widget.width, widget.height, dp(12))
-
-        button.bind(pos=follow, size=follow)
+    outline_if_light(button, bg)
     return button
 
 

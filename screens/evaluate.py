@@ -46,7 +46,7 @@ from screens.entry import CheckRow
 from screens.i18n import N_, tr
 from screens.keyboard import DockedKeyboard  # noqa: F401 (registers the kv class)
 from screens.search import SearchScreen
-from screens.widgets import KioskScreen
+from screens.widgets import KioskScreen, outline_if_light
 
 log = logging.getLogger(__name__)
 
@@ -417,17 +417,7 @@ def _button(automation_id: str, text: str, action, bg=theme.PRIMARY, fg=theme.ON
     button = Factory.RateButton(text=text, bg_color=bg, fg_color=fg, font_size=font)
     button.automation_id = automation_id
     button.bind(on_release=lambda _widget: action())
-    if bg == theme.SURFACE:  # a light button keeps an outline, or it looks like text
-        from kivy.graphics import Color, Line
-
-        with button.canvas.after:
-            Color(*theme.PRIMARY)
-            outline = Line(width=1.5)
-
-        def place(widget, _value) -> None:
-            outline.rounded_rectangle = (widget.x, widget.y, widget.width, widget.height, dp(12))
-
-        button.bind(pos=place, size=place)
+    outline_if_light(button, bg)
     return button
 
 

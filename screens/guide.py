@@ -12,7 +12,6 @@ import os
 import re
 
 from kivy.app import App
-from kivy.clock import Clock
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, ObjectProperty, StringProperty
 
@@ -21,6 +20,7 @@ from kiosk.finding.guides import Guide
 from kiosk.finding.offering import offered_services
 from kiosk.i18n import task_type_label
 from screens.done import PRINTER_PROBLEMS, qr_texture
+from screens.guide_fetch import GuideFetcher
 from screens.i18n import tr
 from screens.slip_printing import SlipPrinter
 from screens.widgets import KioskScreen
@@ -45,7 +45,7 @@ class GuideScreen(KioskScreen):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._asked: set[str] = set()  # guides asked for in this visit: one try each
+        self._guides: GuideFetcher | None = None  # made on first use (needs the services)
         self._printer: SlipPrinter | None = None
 
     def on_pre_enter(self, *args) -> None:
@@ -72,19 +72,11 @@ class GuideScreen(KioskScreen):
     def _fetch(self, code: str) -> None:
         """Online, a guide not cached yet is fetched now, once per visit (a failure shows the
         plain "not received yet" text, not a spinner that never ends)."""
-        if App.get_running_app().online is not True or code in self._asked:
-            return
-        self._asked.add(code)
-        self.fetching = True
+        if self._guides is None:
+            self._guides = GuideFetcher(self.services, self._fetched)
+        self.fetching = self._guides.fetch(code)
 
-        def done(body, _error) -> None:  # on the fetch thread
-            Clock.schedule_once(lambda _dt: self._fetched(code, body))
-
-        self.services.documents.fetch(f"/matters/{code}/guide", done)
-
-    def _fetched(self, code: str, body) -> None:
-        if body is not None:
-            self.services.catalog.store_document("guide", code, body, body.get("version"))
+    def _fetched(self, code: str, _stored: bool) -> None:
         matter = self.services.session.matter
         if matter is not None and matter.item_code == code and self.manager \
                 and self.manager.current == self.name:
@@ -156,7 +148,8 @@ class GuideScreen(KioskScreen):
         self.link, self.link_qr, self.print_message = "", None, ""
         if self._printer is not None:
             self._printer.forget()
-        self._asked.clear()
+        if self._guides is not None:
+            self._guides.forget()
 
 
 def guide_text(guide: Guide) -> str:

@@ -208,4 +208,22 @@ class Notice(FittedDialog):
             app.say(self.spoken_text())
 
 
+def outline_if_light(button, bg) -> None:
+    """A light (SURFACE) button built in Python keeps a PRIMARY outline, or on the light page
+    it looks like text rather than something to press."""
+    if bg != theme.SURFACE:
+        return
+    from kivy.graphics import Color, Line
+    from kivy.metrics import dp
+
+    with button.canvas.after:
+        Color(*theme.PRIMARY)
+        outline = Line(width=1.5)
+
+    def follow(widget, _value) -> None:
+        outline.rounded_rectangle = (widget.x, widget.y, widget.width, widget.height, dp(12))
+
+    button.bind(pos=follow, size=follow)
+
+
 Builder.load_file(os.path.join(os.path.dirname(__file__), "widgets.kv"))

@@ -249,7 +249,10 @@ def test_a_guide_fetched_while_the_list_is_shown_joins_the_list(kiosk, bundle):
     body = guide({"item_code": matter.item_code, "name": matter.name,
                   "department": matter.department}, 1)
     body["materials"] = [{"name": "【示例】学籍证明（测试）", "copies": 1, "original": True}]
-    bundle._fetched(matter.item_code, body)  # what the fetch thread hands back via Clock
+    from screens.guide_fetch import GuideFetcher
+
+    # what the fetch thread hands back via Clock: stored, then the screen is told
+    GuideFetcher(kiosk.app.services, bundle._fetched)._arrived(matter.item_code, body)
     kiosk.pump(2)
     assert missing.item_code not in {m.item_code for m in bundle.bundle.without_guide}
     assert "材料：请查看" not in named(bundle, f"bundle_matter_{number}").text
