@@ -32,6 +32,7 @@ from typing import Any
 from offline_cache.database import transaction
 from offline_cache.reasons import clear_reason
 from offline_cache.sealing import SealError, seal, unseal
+from offline_cache.transitions import checked_move
 
 
 class EvalState(StrEnum):
@@ -232,23 +233,10 @@ class EvaluationQueue:
     def _move(self, eval_id: str, target: EvalState, *, attempts_increment: bool = False,
               **fields: Any) -> None:
         """Inside the caller's transaction: one checked state change."""
-        sources = [state for state, targets in ALLOWED.items() if target in targets]
-        assignments = ["state = ?", "updated_at = ?"]
-        values: list[Any] = [target, self.clock()]
-        for name, value in fields.items():
-            assignments.append(f"{name} = ?")
-            values.append(value)
-        if attempts_increment:
-            assignments.append("attempts = attempts + 1")
-        marks = ", ".join("?" for _ in sources)
-        cursor = self.conn.execute(
-            f"UPDATE evaluations SET {', '.join(assignments)} WHERE eval_id = ? AND"
-            f" state IN ({marks})", (*values, eval_id, *sources))
-        if cursor.rowcount != 1:
-            current = self.conn.execute("SELECT state FROM evaluations WHERE eval_id = ?",
-                                        (eval_id,)).fetchone()
-            where = f"it is {current[0]}" if current else "no such evaluation"
-            raise EvalTransitionError(f"cannot move {eval_id} to {target}: {where}")
+        checked_move(self.conn, table="evaluations", key_column="eval_id", key=eval_id,
+                     target=target, allowed=ALLOWED, now=self.clock(),
+                     error=EvalTransitionError, what="evaluation",
+                     attempts_increment=attempts_increment, fields=fields)
 
 
 def _aad(eval_id: str, item_code: str) -> bytes:

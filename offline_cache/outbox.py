@@ -27,6 +27,7 @@ from typing import Any
 from offline_cache.database import transaction
 from offline_cache.reasons import clear_reason
 from offline_cache.sealing import SealError, seal, unseal
+from offline_cache.transitions import checked_move
 
 
 class State(StrEnum):
@@ -395,26 +396,9 @@ class Outbox:
 
     def _move(self, local_id: str, target: State, *, attempts_increment: bool = False,
               **fields: Any) -> None:
-        sources = [state for state, targets in ALLOWED.items() if target in targets]
-        assignments = ["state = ?", "updated_at = ?"]
-        values: list[Any] = [target, self.clock()]
-        for name, value in fields.items():
-            assignments.append(f"{name} = ?")
-            values.append(value)
-        if attempts_increment:
-            assignments.append("attempts = attempts + 1")
-        marks = ", ".join("?" for _ in sources)
-        cursor = self.conn.execute(
-            f"UPDATE applications SET {', '.join(assignments)} "
-            f"WHERE local_id = ? AND state IN ({marks})",
-            (*values, local_id, *sources),
-        )
-        if cursor.rowcount != 1:
-            current = self.conn.execute(
-                "SELECT state FROM applications WHERE local_id = ?", (local_id,)
-            ).fetchone()
-            where = f"it is {current[0]}" if current else "no such application"
-            raise InvalidTransition(f"cannot move {local_id} to {target}: {where}")
+        checked_move(self.conn, table="applications", key_column="local_id", key=local_id,
+                     target=target, allowed=ALLOWED, now=self.clock(), error=InvalidTransition,
+                     what="application", attempts_increment=attempts_increment, fields=fields)
 
 
 AAD_VERSION = 2
