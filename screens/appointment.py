@@ -107,6 +107,7 @@ class DeskScreen(KioskScreen):
 
     PREFIX = "desk"
     FIRST_STEP = "matter"
+    service = "appointment"  # what a rating of this screen's service is about
     step = StringProperty("")
     prompt = StringProperty("")
     problem = BooleanProperty(False)  # the prompt says what went wrong
@@ -263,6 +264,24 @@ class DeskScreen(KioskScreen):
         """"Print again" (paper refilled, cover closed)."""
         if self.print_state == "failed" and self._slip is not None:
             self.print_slip(*self._slip)
+
+    def finished_actions(self) -> list[Choice]:
+        """After the booking or the ticket: print again (when it failed), rate, finish."""
+        actions = []
+        if self.print_state == "failed":
+            actions.append(Choice("print_again", tr._("Print again"), self.print_again))
+        return [*actions, Choice("rate", tr._("Rate this service"), self.rate,
+                                 theme.PRIMARY_DARK),
+                Choice("finish", tr._("Finish"), self.finish, theme.SUCCESS)]
+
+    def rate(self) -> None:
+        """The optional 好差评 of the service just finished (never forced)."""
+        code = self.facts.item_code if self.facts else (
+            self.matter.item_code if self.matter else "")
+        self.away(lambda: App.get_running_app().offer_evaluation(code, service=self.service))()
+
+    def finish(self) -> None:
+        App.get_running_app().end_session()
 
     def print_words(self) -> str:
         """What became of the slip, in plain words."""
@@ -623,26 +642,12 @@ class AppointmentScreen(DeskScreen):
                                               time=f"{facts.start:%H:%M}-{facts.end:%H:%M}"),
             tr._("Please come 10 minutes early with your ID card."),
         ]) if facts else ""
-        actions = []
-        if self.print_state == "failed":
-            actions.append(Choice("print_again", tr._("Print again"), self.print_again))
-        actions += [Choice("rate", tr._("Rate this service"), self.rate, theme.PRIMARY_DARK),
-                    Choice("finish", tr._("Finish"), self.finish, theme.SUCCESS)]
+        actions = self.finished_actions()
         prompt = tr._("Your appointment is booked.")
         if facts:  # the number first and large: it is what the counter asks for
             prompt += "\n" + tr._("Appointment number: {number}").format(
                 number=facts.appointment_no)
         return prompt, [], actions
-
-    def rate(self) -> None:
-        """The optional 好差评 of this booking (never forced)."""
-        code = self.facts.item_code if self.facts else (self.matter.item_code
-                                                         if self.matter else "")
-        self.away(lambda: App.get_running_app().offer_evaluation(
-            code, service="appointment"))()
-
-    def finish(self) -> None:
-        App.get_running_app().end_session()
 
     # -- offline and unknown ------------------------------------------------------------------
     def page_offline(self):

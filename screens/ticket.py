@@ -31,6 +31,7 @@ class TicketScreen(DeskScreen):
 
     PREFIX = "ticket"
     FIRST_STEP = "matter"
+    service = "ticket"
 
     def __init__(self, **kwargs) -> None:
         self.hall_names: list[str] = []
@@ -102,23 +103,11 @@ class TicketScreen(DeskScreen):
             tr._("Service: {name}").format(name=facts.matter_name),
             tr._("Please watch the screens in the hall for your number."),
         ]) if facts else ""
-        actions = []
-        if self.print_state == "failed":
-            actions.append(Choice("print_again", tr._("Print again"), self.print_again))
-        actions += [Choice("rate", tr._("Rate this service"), self.rate, theme.PRIMARY_DARK),
-                    Choice("finish", tr._("Finish"), self.finish, theme.SUCCESS)]
+        actions = self.finished_actions()
         prompt = tr._("Here is your queue ticket.")
         if facts:
             prompt += "\n" + tr._("Your number: {number}").format(number=facts.ticket_no)
         return prompt, [], actions
-
-    def rate(self) -> None:
-        """The optional 好差评 of this ticket (never forced)."""
-        code = self.facts.item_code if self.facts else ""
-        self.away(lambda: App.get_running_app().offer_evaluation(code, service="ticket"))()
-
-    def finish(self) -> None:
-        App.get_running_app().end_session()
 
     def page_failed(self):
         return (tr._("No ticket could be taken just now: the provincial platform did not answer. Please try again, or ask staff."),  # noqa: E501
