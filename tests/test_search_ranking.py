@@ -165,6 +165,14 @@ def test_no_action_asked_prefers_getting_the_thing() -> None:
     assert top("公共场所卫生许可注销", 1) == ["公共场所卫生许可证注销（县级）"]
 
 
+def test_an_undo_action_not_asked_does_not_outrank_getting_the_thing() -> None:
+    """Typing a matter's words without an action means getting it: 注销 only when asked."""
+    assert top("护士执业注册", 1) == ["护士新办执业注册"]
+    assert top("护士执业注册注销", 1) == ["护士执业注销注册"]
+    assert top("公共场所卫生许可", 1) == ["公共场所卫生许可新办审批（县级）"]
+    assert top("公共场所卫生许可注销", 1) == ["公共场所卫生许可证注销（县级）"]
+
+
 def test_sichuan_sound_merges_are_typos_too() -> None:
     """zao for zhao: 护造 is 护照 to a Guang'an speaker (zh=z)."""
     assert "普通护照签发" in top("办护造", 3)

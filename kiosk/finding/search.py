@@ -56,6 +56,13 @@ _DEFAULT_INTENT = 0.5  # share of _INTENT for the default intent (新办...)
 _SOUND_TYPED, _SOUND_TYPO = 0.9, 0.8
 _DEPARTMENT = 0.3
 _KEEP = 0.12  # relevance below this share of the best row's is noise, not an answer
+#: Name words of actions that undo, repeat or amend what a citizen has (代开发票作废,
+#: 护士执业注销注册). Typing a matter's words without any action word means getting the
+#: thing: a matter whose name carries one of these words, not typed, keeps this share of its
+#: score, so 代开发票 finds 代开增值税普通发票 before 代开发票作废.
+_UNASKED_ACTIONS = ("作废", "注销", "撤销", "变更", "延续", "遗失", "挂失", "补办", "补发",
+                    "补领", "换发", "重核", "解挂", "封存", "转出", "终止", "歇业")
+_UNASKED_SHARE = 0.8
 
 
 class SearchIndex:
@@ -75,6 +82,9 @@ class SearchIndex:
         self._by_name: dict[str, list[int]] = {}
         for row, name in enumerate(self._names):
             self._by_name.setdefault(name, []).append(row)
+        # per action word, which rows' names hold it (a few bits per row)
+        self._actions = {word: np.fromiter((word in name for name in self._names), bool,
+                                           len(self._names)) for word in _UNASKED_ACTIONS}
 
     def __len__(self) -> int:
         return len(self._matters)
@@ -93,6 +103,11 @@ class SearchIndex:
             for row, _score, reason in self._literal.ranked_rows(query, max(60, 3 * limit)):
                 reasons[row] = reason
                 total[row] += _BONUS[reason]
+        if not analysis.intents:
+            typed = fold(query)
+            unasked = [self._actions[word] for word in _UNASKED_ACTIONS if word not in typed]
+            if unasked:
+                total[np.logical_or.reduce(unasked)] *= _UNASKED_SHARE
         ranked = self._top(total, limit)
         return [SearchHit(self._matters[row], round(float(total[row]) * 100, 2),
                           reasons.get(row, "related")) for row in ranked]
