@@ -81,6 +81,18 @@ def _guide(app, cached: bool) -> None:
     app.open_matter(chosen)
 
 
+def _guide_phone(app) -> None:
+    """The guide with its take-away QR code shown (the audit's kiosk has no guide_link)."""
+    from screens.i18n import tr
+
+    _guide(app, cached=True)
+    screen = app.screen("guide")
+    screen.link = f"https://www.example.org/guides?item={screen.item_code}"
+    screen.toggle_link(True)
+    screen.print_message = tr._("The guide is printed. Please take it from the slot below the screen.")  # noqa: E501
+    screen.ids.guide_scroll.scroll_y = 0  # the take-away part is at the end of the guide
+
+
 def _idle(app) -> None:
     app.start_session()
     app.idle._show_warning()
@@ -111,6 +123,7 @@ STATES: dict[str, Callable[[object], None]] = {
     "search-nothing": lambda app: _search(app, "qqqqxv"),
     "guide-pending": lambda app: _guide(app, cached=False),
     "guide-sample": lambda app: _guide(app, cached=True),
+    "guide-phone": _guide_phone,
     "idle-warning": _idle,
     "call-staff": _call_staff,
     "applications-refused": _refused,
@@ -120,14 +133,20 @@ STATES: dict[str, Callable[[object], None]] = {
 
 def _add_apply_states() -> None:
     from screens.audit_apply import APPLY_STATES
+    from screens.audit_appointment import APPOINTMENT_STATES
     from screens.audit_ask import ASK_STATES
     from screens.audit_bundle import BUNDLE_STATES
+    from screens.audit_evaluate import EVALUATE_STATES
     from screens.audit_policies import POLICY_STATES
+    from screens.audit_progress import PROGRESS_STATES
 
     STATES.update(APPLY_STATES)
+    STATES.update(APPOINTMENT_STATES)
     STATES.update(ASK_STATES)
     STATES.update(BUNDLE_STATES)
+    STATES.update(EVALUATE_STATES)
     STATES.update(POLICY_STATES)
+    STATES.update(PROGRESS_STATES)
 
 
 _add_apply_states()

@@ -23,6 +23,8 @@ with real hardware, a card lying on its reader):
 - ``{"card_on": "resident"}`` / ``{"card_off": true}``: a sample card on the emulated reader
 - ``{"show": "document"}``: the emulated camera's scene (document, qr, face, blank)
 - ``{"show_qr": "TEXT"}``: a QR code of TEXT before the emulated camera
+- ``{"show_printed_qr": true}``: the QR code of the last slip the emulated printer printed
+  (a receipt's number) before the emulated camera, as a citizen holds the receipt up
 - ``{"show_ecode": "resident"}``: a fresh electronic ID code of a sample person (the
   reference platform's sample codes; a real platform's come from the citizen's phone)
 - ``{"paper": "out"}``: the emulated printer's paper (ok, low, out)
@@ -42,7 +44,8 @@ from pathlib import Path
 
 STEP_KINDS = ("start", "tap", "tap_text", "type", "wait_screen", "expect_text",
               "expect_no_text", "screenshot", "idle", "card_on", "card_off", "show", "show_qr",
-              "show_ecode", "paper", "expect_printed", "reader_fault", "unplug", "replug")
+              "show_ecode", "paper", "expect_printed", "reader_fault", "unplug", "replug",
+              "show_printed_qr")
 
 
 class ScriptError(ValueError):
@@ -233,6 +236,18 @@ class Driver:
         controls = self.emulated("camera", step, "hold the QR code before the camera")
         if controls is not None:
             controls.show_qr(str(step.value))
+
+    def _show_printed_qr(self, step: Step) -> None:
+        """The receipt just printed, held up to the camera: its QR code (the receipt number,
+        which a script cannot know before the visit made it)."""
+        camera = self.emulated("camera", step, "hold the receipt's QR code before the camera")
+        printer = self.emulated("printer", step, "take the printed receipt")
+        if camera is None or printer is None:
+            return
+        payloads = printer.printed_qr_payloads()
+        if not payloads:
+            raise StepFailed("the printer has printed no QR code yet")
+        camera.show_qr(payloads[-1])
 
     def _show_ecode(self, step: Step) -> None:
         """``"resident"``: a fresh code of that sample card's person; ``"resident expired"``:

@@ -104,6 +104,10 @@ class Progress:
     item_code: str
     status: str
     timeline: list[dict[str, Any]] = field(default_factory=list)
+    delivery_method: str = ""
+    """``pickup`` or ``express`` (or "" when the platform did not say). Only the method is
+    kept: the submitting kiosk also gets the address and phone, which are never needed to
+    say what to do next and so are dropped as they are read."""
 
 
 @dataclass(frozen=True)
@@ -310,6 +314,88 @@ def parse_progress(body: bytes) -> Progress:
         status=status,
         timeline=timeline,
     )
+
+
+MAX_APPLICATIONS = 500
+"""More applications than this for one person is no answer the kiosk believes."""
+_NUMBER_RE = re.compile(r"[0-9A-Za-z*-]{1,64}", re.ASCII)
+"""A receipt or application number: no dot, slash or percent can reach the URL."""
+_ITEM_CODE_RE = re.compile(r"[0-9A-Za-z_.-]{1,128}", re.ASCII)
+MAX_NOTE = 500
+DELIVERY_METHODS = ("pickup", "express")
+
+
+def check_progress(data: Any, what: str, where: str = "progress") -> Progress:
+    """One PROGRESS object checked to the letter, for a citizen's eyes: the numbers and the
+    item code plain ASCII tokens, the status and every timeline step's status listed in the
+    contract, every step's time ISO 8601 with an offset, its note a short printable text,
+    the delivery an object whose method (if any) is pickup or express. Anything else is a
+    TRANSIENT bad answer whose message names the part, never a value."""
+    if not isinstance(data, dict):
+        raise _bad_answer(what, f"{where} is not an object")
+    texts = {}
+    for name, pattern in (("application_no", _NUMBER_RE), ("receipt_no", _NUMBER_RE),
+                          ("item_code", _ITEM_CODE_RE)):
+        value = data.get(name)
+        if not isinstance(value, str) or not pattern.fullmatch(value):
+            raise _bad_answer(what, f"{where}: {name} missing or not a plain number")
+        texts[name] = value
+    status = data.get("status")
+    if status not in STATUSES:
+        raise _bad_answer(what, f"{where}: a status the contract does not list")
+    raw_timeline = data.get("timeline")
+    if not isinstance(raw_timeline, list) or len(raw_timeline) > 50:
+        raise _bad_answer(what, f"{where}: timeline is not a list (of at most 50 steps)")
+    timeline = []
+    for index, step in enumerate(raw_timeline):
+        if not isinstance(step, dict):
+            raise _bad_answer(what, f"{where}: timeline step {index} is not an object")
+        if step.get("status") not in STATUSES:
+            raise _bad_answer(what, f"{where}: timeline step {index}: unlisted status")
+        at, note = step.get("at"), step.get("note", "")
+        if not isinstance(at, str) or not _has_offset(at):
+            raise _bad_answer(what, f"{where}: timeline step {index}: at is no ISO 8601 time"
+                                    " with an offset")
+        if note is None:
+            note = ""
+        if not isinstance(note, str) or len(note) > MAX_NOTE or not note.isprintable():
+            raise _bad_answer(what, f"{where}: timeline step {index}: note is not a short "
+                                    "printable text")
+        timeline.append({"status": step["status"], "at": at, "note": note})
+    delivery = data.get("delivery", {})
+    if delivery is None:
+        delivery = {}
+    if not isinstance(delivery, dict):
+        raise _bad_answer(what, f"{where}: delivery is not an object")
+    method = delivery.get("method", "")
+    if method not in ("", *DELIVERY_METHODS):
+        raise _bad_answer(what, f"{where}: a delivery method the contract does not list")
+    return Progress(status=status, timeline=timeline, delivery_method=method, **texts)
+
+
+def _has_offset(text: str) -> bool:
+    try:
+        return datetime.fromisoformat(text).tzinfo is not None
+    except ValueError:
+        return False
+
+
+def parse_progress_strict(body: bytes) -> Progress:
+    """The answer to GET /applications/{no}, checked as :func:`check_progress` says."""
+    what = "GET /applications/{no}"
+    return check_progress(parse_json_object(body, what), what)
+
+
+def parse_applications(body: bytes) -> list[Progress]:
+    """The answer to POST /applications/lookup: a list of PROGRESS, every one complete and
+    at most :data:`MAX_APPLICATIONS`, or the whole answer is refused (TRANSIENT) rather than
+    half shown to a citizen."""
+    what = "POST /applications/lookup"
+    entries = parse_json_list(body, what)
+    if len(entries) > MAX_APPLICATIONS:
+        raise _bad_answer(what, "more applications than any one person has")
+    return [check_progress(entry, what, f"application {index}")
+            for index, entry in enumerate(entries)]
 
 
 ECODE_REQUIRED = ("name", "id_number", "gender", "birth_date")
@@ -653,6 +739,20 @@ class PlatformClient:
     def progress(self, number: str) -> Progress:
         """GET /applications/{receipt_no or application_no}."""
         return parse_progress(self.request("GET", f"/applications/{number}").content)
+
+    def progress_of(self, number: str) -> Progress:
+        """GET /applications/{number} for a citizen's eyes (:func:`parse_progress_strict`).
+        The number must be a plain token (a receipt or application number): nothing else
+        goes into a URL. Unknown: a PlatformError with status 404."""
+        if not _NUMBER_RE.fullmatch(number):
+            raise ValueError("not a receipt or application number")
+        return parse_progress_strict(self.request("GET", f"/applications/{number}").content)
+
+    def lookup_applications(self, id_number: str) -> list[Progress]:
+        """POST /applications/lookup: the person's applications (the number in the body,
+        never in the URL); an empty list when the platform holds none."""
+        return parse_applications(self._json("POST", "/applications/lookup",
+                                             {"id_number": id_number}))
 
     def catalog(self, since: int | None = None) -> dict[str, Any]:
         """GET /catalog (all) or GET /catalog?since=N (the delta)."""
