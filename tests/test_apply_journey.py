@@ -16,6 +16,7 @@ import pytest
 
 from kiosk.applying.applications import OutboxStorage
 from offline_cache.outbox import State
+from tests.driving import run
 from tests.kiosk_files import JOURNEY_MATTER, seed_matter
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,17 +44,6 @@ def apply_kiosk(kiosk):
     controls.show_scene("document")
 
 
-def run(kiosk, steps: list[dict], tmp_path: Path, name: str = "test", *,
-        fresh: bool = True) -> list[str]:
-    """Drive ``steps`` (a new visit, or ``fresh=False`` to go on with the current one)."""
-    from screens.drive import drive
-
-    script = tmp_path / f"{name}.json"
-    script.write_text(json.dumps({"name": name, "steps": steps}, ensure_ascii=False),
-                      encoding="utf-8")
-    lines: list[str] = []
-    assert drive(kiosk, script, tmp_path, report=lines.append, fresh=fresh), "\n".join(lines)
-    return lines
 
 
 def outbox_records(services) -> list[tuple[object, dict]]:

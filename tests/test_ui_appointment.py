@@ -7,7 +7,6 @@ drive`` against the platform too."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from pathlib import Path
 
@@ -15,6 +14,7 @@ import pytest
 
 from kiosk.platform.appointments import BookingRequest, book, day_slots, new_booking_key
 from kiosk.platform.client import PlatformClient
+from tests.driving import run
 from tests.kiosk_files import JOURNEY_MATTER
 from tests.platform_server import PlatformServer
 
@@ -66,17 +66,6 @@ def client(server: PlatformServer):
     platform.close()
 
 
-def run(kiosk, steps: list[dict], tmp_path: Path, name: str = "test", *,
-        fresh: bool = True) -> list[str]:
-    """Drive ``steps`` through the real input pipeline (see screens/drive.py)."""
-    from screens.drive import drive
-
-    script = tmp_path / f"{name}.json"
-    script.write_text(json.dumps({"name": name, "steps": steps}, ensure_ascii=False),
-                      encoding="utf-8")
-    lines: list[str] = []
-    assert drive(kiosk, script, tmp_path, report=lines.append, fresh=fresh), "\n".join(lines)
-    return lines
 
 
 def texts_of(root) -> str:

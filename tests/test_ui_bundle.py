@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.driving import run as drive_steps
 from tests.kiosk_files import JOURNEY_MATTER, seed_matter
 
 pytestmark = pytest.mark.gui
@@ -155,15 +156,7 @@ def test_english_and_the_visit_ending_forgets_everything(kiosk, bundle):
 
 def run(kiosk, steps: list[dict], tmp_path, name: str) -> None:
     """Drive ``steps`` on from where the visit is (the journey scripts' own driver)."""
-    import json
-
-    from screens.drive import drive
-
-    script = tmp_path / f"{name}.json"
-    script.write_text(json.dumps({"name": name, "steps": steps}, ensure_ascii=False),
-                      encoding="utf-8")
-    lines: list[str] = []
-    assert drive(kiosk, script, tmp_path, report=lines.append, fresh=False), "\n".join(lines)
+    drive_steps(kiosk, steps, tmp_path, name, fresh=False)
 
 
 def test_apply_for_all_reads_the_card_once_and_offers_the_next(kiosk, bundle, tmp_path):

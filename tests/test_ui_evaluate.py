@@ -8,29 +8,16 @@ back (tests/test_evaluations.py sends such a rating to a real platform process).
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
 from offline_cache.evaluations import EvalState, EvaluationQueue
+from tests.driving import run
 
 pytestmark = pytest.mark.gui
 
 JOURNEY = "512B0011200070-511602000000-000-11511300008778693M-1-00"  # 居住证办理
 
 
-def run(kiosk, steps: list[dict], tmp_path: Path, name: str = "test", *,
-        fresh: bool = True) -> list[str]:
-    """Drive ``steps`` through the real input pipeline (see screens/drive.py)."""
-    from screens.drive import drive
-
-    script = tmp_path / f"{name}.json"
-    script.write_text(json.dumps({"name": name, "steps": steps}, ensure_ascii=False),
-                      encoding="utf-8")
-    lines: list[str] = []
-    assert drive(kiosk, script, tmp_path, report=lines.append, fresh=fresh), "\n".join(lines)
-    return lines
 
 
 def queue_of(kiosk) -> EvaluationQueue:

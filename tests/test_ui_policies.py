@@ -4,12 +4,11 @@ nothing personal left once the visit ends."""
 from __future__ import annotations
 
 import datetime as dt
-import json
-from pathlib import Path
 
 import pytest
 
 from kiosk.finding.policy_match import TAGS, age_on
+from tests.driving import run
 
 pytestmark = pytest.mark.gui
 
@@ -18,17 +17,6 @@ LOCAL_BIRTH = "19851111"
 LOCAL_NAME = "测试堃喆"
 
 
-def run(kiosk, steps: list[dict], tmp_path: Path, name: str = "test", *,
-        fresh: bool = True) -> list[str]:
-    """Drive ``steps`` through the real input pipeline (see screens/drive.py)."""
-    from screens.drive import drive
-
-    script = tmp_path / f"{name}.json"
-    script.write_text(json.dumps({"name": name, "steps": steps}, ensure_ascii=False),
-                      encoding="utf-8")
-    lines: list[str] = []
-    assert drive(kiosk, script, tmp_path, report=lines.append, fresh=fresh), "\n".join(lines)
-    return lines
 
 
 @pytest.fixture()

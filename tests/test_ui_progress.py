@@ -5,13 +5,12 @@ the time its status was known, and a visit's end forgetting it all."""
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
+from tests.driving import run
 from tests.kiosk_files import JOURNEY_MATTER, seed_matter
 
 pytestmark = pytest.mark.gui
@@ -20,17 +19,6 @@ RESIDENT_NUMBER = "110101199003078013"  # the emulator's "resident" card (made u
 RESIDENT_NAME = "测试甲"
 
 
-def run(kiosk, steps: list[dict], tmp_path: Path, name: str = "test", *,
-        fresh: bool = True) -> list[str]:
-    """Drive ``steps`` through the real input pipeline (see screens/drive.py)."""
-    from screens.drive import drive
-
-    script = tmp_path / f"{name}.json"
-    script.write_text(json.dumps({"name": name, "steps": steps}, ensure_ascii=False),
-                      encoding="utf-8")
-    lines: list[str] = []
-    assert drive(kiosk, script, tmp_path, report=lines.append, fresh=fresh), "\n".join(lines)
-    return lines
 
 
 def texts_of(root) -> list[str]:
