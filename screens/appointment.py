@@ -297,7 +297,9 @@ class DeskScreen(KioskScreen):
     # -- lifecycle ----------------------------------------------------------------------------
     def on_kv_post(self, base_widget) -> None:
         super().on_kv_post(base_widget)
-        self._render_soon = Clock.create_trigger(self.render)
+        # text size changes re-render the page shown; none is shown after the visit ended
+        # (a render then would bring back the last visit's matter list)
+        self._render_soon = Clock.create_trigger(lambda *_a: self.step and self.render())
         App.get_running_app().bind(text_scale=self._render_soon)
 
     def on_pre_enter(self, *args) -> None:

@@ -91,8 +91,17 @@ def guide_screen(kiosk):
     kiosk.app.open_matter(services.catalog.matter(JOURNEY_MATTER))
     kiosk.pump(3)
     screen = kiosk.app.screen("guide")
-    screen.ids.guide_scroll.scroll_y = 0  # the take-away part ends the guide: scrolled to
-    kiosk.pump(3)
+    kiosk.idle_until(lambda: screen.guide_text, what="the sample guide shown")
+
+    def in_view() -> bool:  # the take-away part ends the guide: scrolled to, then tapped
+        screen.ids.guide_scroll.scroll_y = 0
+        view, button = screen.ids.guide_scroll, screen.ids.guide_print
+        _x, y = button.to_window(*button.center)
+        _vx, bottom = view.to_window(view.x, view.y)
+        return bottom < y < bottom + view.height and button.height > 0 and \
+            not button.disabled
+
+    kiosk.idle_until(in_view, what="the print button in view")
     yield screen
     controls.set_paper("ok")
 

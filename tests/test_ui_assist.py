@@ -103,7 +103,10 @@ def test_a_visit_ends_with_nothing_left_on_any_screen(kiosk):
     for screen in app.manager.screens:
         for widget in screen.walk():
             text = getattr(widget, "text", "")
-            if isinstance(widget, Label) and ("juzhu" in text or matter.name in text):
+            # the catalogue's own rows are not the visit's: they list every matter, the
+            # most used first (counts read once a day, tests/test_browse.py)
+            if isinstance(widget, Label) and ("juzhu" in text or matter.name in text) and \
+                    screen.name != "catalogue":
                 leftovers.append((screen.name, text))
         for view in (w for w in screen.walk() if hasattr(w, "data")):
             assert not any("居住证" in str(row.get("name", "")) for row in view.data
