@@ -63,7 +63,11 @@ def headless(ui_config_file: Path):
 
 @pytest.fixture()
 def kiosk(headless):
-    """The shared app, back on the attract screen in Chinese before and after each test."""
+    """The shared app, back on the attract screen in Chinese before and after each test.
+
+    Each test starts with an empty crash-guard window: UI errors raised on purpose by
+    earlier tests must not add up to a restart of the shared app in a later one."""
+    headless.app.crash_guard.tally.forget_recent()
     headless.app.end_session()
     headless.app.toggle_language("zh_CN")
     headless.pump(2)

@@ -72,10 +72,15 @@ class ErrorTally:
         self.save()
         return len(self._recent) >= self.restart_after
 
+    def forget_recent(self) -> None:
+        """Start the restart window afresh without counting a restart (a fresh process
+        does the same; the shared test app uses it between tests)."""
+        self._recent.clear()
+
     def restarting(self) -> None:
         """The application is about to restart itself: count it, start the window afresh."""
         self.restarts += 1
-        self._recent.clear()
+        self.forget_recent()
         self.save()
 
     def save(self) -> None:
