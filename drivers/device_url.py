@@ -16,6 +16,12 @@ Accepted forms::
     file:///path                         a file, e.g. a printer spool or a recorded image
     v4l2:///dev/video0                   Video4Linux camera by device path
     0                                    bare camera index, as OpenCV numbers cameras
+    /dev/ttyUSB0[?baudrate=N]            bare absolute path: a serial port, as pyserial
+                                         takes it (so serial:///dev/ttyUSB0)
+    /dev/video0                          bare Video4Linux node: v4l2:///dev/video0
+    COM3                                 a Windows serial port (also serial://COM3)
+
+A bare path is taken literally (no %-escapes): it is what ``ls /dev/serial/by-id`` printed.
 """
 
 from __future__ import annotations
@@ -44,6 +50,10 @@ _PARAM_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}", re.ASCII)
 _USB_RE = re.compile(r"(?:0[xX])?([0-9A-Fa-f]{1,4}):(?:0[xX])?([0-9A-Fa-f]{1,4})", re.ASCII)
 _LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?", re.ASCII)
 _DIGITS_RE = re.compile(r"[0-9]+", re.ASCII)
+#: A Windows serial port name as pyserial takes it (COM1..COM256).
+_COM_RE = re.compile(r"COM[1-9][0-9]{0,2}", re.ASCII | re.IGNORECASE)
+#: A Video4Linux node: the one kind of bare path that is never a serial port.
+_V4L2_NODE_RE = re.compile(r"/dev/video[0-9]{1,3}", re.ASCII)
 _MAX_INDEX = 255
 _MAX_BAUDRATE = 100_000_000
 #: The receipt printer's text code sets (``?codec=``), as drivers.printer.layout.CODECS.
@@ -80,6 +90,7 @@ class DeviceURL:
         if self.scheme == INDEX:
             return self.target
         if self.scheme in _PATH_SCHEMES:
+            # serial://COM3 keeps the Windows port name where a path would be
             text = f"{self.scheme}://{quote(self.target, safe='/')}"
         else:
             text = f"{self.scheme}://{self.target}"
@@ -103,13 +114,11 @@ def parse_device_url(url: str) -> DeviceURL:
         raise DeviceURLError(url, "contains spaces or control characters")
     if _DIGITS_RE.fullmatch(text):
         return _parse_index(url, text)
+    if text.startswith("/") or _COM_RE.fullmatch(text.partition("?")[0]):
+        return _parse_bare_path(url, text)
     scheme, sep, rest = text.partition("://")
     if not sep or not _SCHEME_RE.fullmatch(scheme):
-        raise DeviceURLError(
-            url,
-            "not a device URL: expected SCHEME://TARGET (e.g. emulator://printer, "
-            "serial:///dev/ttyUSB0) or a camera index such as 0",
-        )
+        raise DeviceURLError(url, _not_a_url_reason(text))
     scheme = scheme.lower()
     if scheme not in SCHEMES:
         raise DeviceURLError(
@@ -125,6 +134,8 @@ def parse_device_url(url: str) -> DeviceURL:
     params = _parse_params(url, query)
     if scheme == "emulator":
         target = _parse_emulator(url, authority, path)
+    elif scheme == "serial" and _COM_RE.fullmatch(authority) and not path:
+        target = authority.upper()  # serial://COM3: a Windows port has no absolute path
     elif scheme in _PATH_SCHEMES:
         target = _parse_path(url, scheme, authority, path)
     elif scheme == "usb":
@@ -140,6 +151,42 @@ def _quote(text: str, limit: int = 80) -> str:
         text = text[: limit - 1] + "…"
     text = text.replace("\\", "\\\\").replace('"', '\\"')
     return '"' + "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in text) + '"'
+
+
+def _not_a_url_reason(text: str) -> str:
+    """Why ``text`` is no device URL, with the nearest accepted form when one is obvious."""
+    usage = ("expected SCHEME://TARGET (e.g. emulator://printer, serial:///dev/ttyUSB0), "
+             "an absolute serial port path such as /dev/ttyUSB0, or a camera index such as 0")
+    if re.fullmatch(r"(?:dev/)?(?:tty|video)[A-Za-z0-9_.-]*", text, re.ASCII):
+        name = text.removeprefix("dev/")
+        return f"not a device URL: a device path must be absolute, e.g. /dev/{name}"
+    scheme, colon, _rest = text.partition(":")
+    if colon and scheme.lower() in SCHEMES:
+        example = {**_PATH_EXAMPLES, "emulator": "emulator://printer",
+                   "usb": "usb://0x0416:0x5011", "tcp": "tcp://192.168.1.50:9100"}
+        return (f"not a device URL: SCHEME://TARGET needs // after {scheme}:, "
+                f"e.g. {example[scheme.lower()]}")
+    return "not a device URL: " + usage
+
+
+def _parse_bare_path(url: str, text: str) -> DeviceURL:
+    """A path written as pyserial takes it: ``/dev/ttyUSB0``, ``/dev/serial/by-id/...``,
+    ``COM3``; an optional ``?baudrate=N`` as in a URL.
+
+    Taken as ``serial://`` because that is what such a string means to anyone who has used
+    pyserial, except ``/dev/videoN``, which is a camera node and never a serial port (an
+    OpenCV user writes it the same way). The path is used as written: no %-decoding.
+    """
+    location, _, query = text.partition("?")
+    params = _parse_params(url, query)
+    if _COM_RE.fullmatch(location):
+        return DeviceURL("serial", location.upper(), params)
+    if not location.strip("/"):
+        raise DeviceURLError(url, "a bare path must name a device, e.g. /dev/ttyUSB0")
+    if "#" in location:
+        raise DeviceURLError(url, 'a device path has no "#" part')
+    scheme = "v4l2" if _V4L2_NODE_RE.fullmatch(location) else "serial"
+    return DeviceURL(scheme, location, params)
 
 
 def _parse_index(url: str, text: str) -> DeviceURL:

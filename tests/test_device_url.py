@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from hypothesis import given
@@ -45,6 +47,20 @@ ROOT = Path(__file__).resolve().parent.parent
         ("02", INDEX, "2", {}),
         ("  emulator://camera  ", "emulator", "camera", {}),
         ("EMULATOR://camera", "emulator", "camera", {}),
+        # bare paths, as pyserial takes them: serial ports (a /dev/videoN node is a camera)
+        ("/dev/ttyUSB0", "serial", "/dev/ttyUSB0", {}),
+        ("/dev/ttyUSB0?baudrate=115200", "serial", "/dev/ttyUSB0", {"baudrate": "115200"}),
+        (
+            "/dev/serial/by-id/usb-1a86_USB2.0-Serial-if00-port0",
+            "serial",
+            "/dev/serial/by-id/usb-1a86_USB2.0-Serial-if00-port0",
+            {},
+        ),
+        ("/tmp/kiosk%41", "serial", "/tmp/kiosk%41", {}),  # taken literally, not decoded
+        ("COM3", "serial", "COM3", {}),
+        ("com12?baudrate=9600", "serial", "COM12", {"baudrate": "9600"}),
+        ("serial://COM3", "serial", "COM3", {}),
+        ("/dev/video0", "v4l2", "/dev/video0", {}),
     ],
 )
 def test_accepted_forms(url: str, scheme: str, target: str, params: dict[str, str]) -> None:
@@ -60,8 +76,16 @@ def test_accepted_forms(url: str, scheme: str, target: str, params: dict[str, st
         ("http://printer", "allowed: emulator, serial, usb, tcp, file, v4l2"),
         ("", "empty"),
         ("   ", "empty"),
-        ("/dev/ttyUSB0", "SCHEME://TARGET"),
         ("serial:/dev/ttyUSB0", "SCHEME://TARGET"),
+        ("serial:/dev/ttyUSB0", "e.g. serial:///dev/ttyUSB0"),
+        ("ttyUSB0", "must be absolute, e.g. /dev/ttyUSB0"),
+        ("dev/ttyS0", "must be absolute, e.g. /dev/ttyS0"),
+        ("printer", "an absolute serial port path such as /dev/ttyUSB0"),
+        ("COM0", "SCHEME://TARGET"),
+        ("/", "must name a device"),
+        ("///", "must name a device"),
+        ("/dev/ttyUSB0#x", '"#"'),
+        ("/dev/ttyUSB0?baudrate=fast", 'baudrate "fast"'),
         ("serial://", "needs an absolute path"),
         ("serial:///", "needs an absolute path"),
         ("serial://dev/ttyUSB0", "three slashes"),
@@ -231,3 +255,49 @@ def device_urls(draw: st.DrawFn) -> DeviceURL:
 @given(device_urls())
 def test_device_urls_round_trip_through_str(url: DeviceURL) -> None:
     assert parse_device_url(str(url)) == url
+
+
+# bare paths: what pyserial users write is what they get, and it survives str()
+
+bare_paths = st.lists(
+    st.text(min_size=1, max_size=12).filter(
+        lambda part: part.isprintable() and not any(c in part for c in "/?#")
+        and not any(c.isspace() for c in part)),
+    min_size=1, max_size=4,
+).map(lambda parts: "/" + "/".join(parts))
+
+
+@given(bare_paths)
+def test_a_bare_absolute_path_is_that_serial_port(path: str) -> None:
+    parsed = parse_device_url(path)
+    expected = "v4l2" if re.fullmatch(r"/dev/video[0-9]{1,3}", path) else "serial"
+    assert (parsed.scheme, parsed.target, parsed.params) == (expected, path, {})
+    assert parse_device_url(str(parsed)) == parsed
+    assert str(parsed) == f"{expected}://" + quote(path, safe="/")
+
+
+@given(bare_paths, st.integers(1, 4_000_000))
+def test_a_bare_path_takes_a_baudrate(path: str, baudrate: int) -> None:
+    parsed = parse_device_url(f"{path}?baudrate={baudrate}")
+    assert parsed.target == path and parsed.params == {"baudrate": str(baudrate)}
+    assert parse_device_url(str(parsed)) == parsed
+
+
+@given(st.integers(1, 999))
+def test_windows_com_ports_are_serial(number: int) -> None:
+    for text in (f"COM{number}", f"com{number}", f"serial://COM{number}"):
+        parsed = parse_device_url(text)
+        assert (parsed.scheme, parsed.target) == ("serial", f"COM{number}")
+        assert parse_device_url(str(parsed)) == parsed
+
+
+def test_a_bare_path_reaches_the_configuration_as_serial(tmp_path: Path) -> None:
+    from kiosk.config import load_config
+
+    config = tmp_path / "kiosk.ini"
+    config.write_text("[devices]\nidcard = /dev/ttyUSB0\nprinter = COM3?baudrate=9600\n"
+                      "camera = /dev/video0\n", encoding="utf-8")
+    devices = load_config(config).devices
+    assert str(devices.idcard) == "serial:///dev/ttyUSB0"
+    assert str(devices.printer) == "serial://COM3?baudrate=9600"
+    assert str(devices.camera) == "v4l2:///dev/video0"
