@@ -123,7 +123,7 @@ class GuideScreen(KioskScreen):
                 else tr._("Please ask staff, or photograph the guide on the screen."))
             if self.link:
                 self.toggle_link(True)
-        self.say(self.print_message)
+        App.get_running_app().say(self.print_message)
 
     def toggle_link(self, show: bool | None = None) -> None:
         """Show (or hide) the QR code that opens this guide on the citizen's phone."""

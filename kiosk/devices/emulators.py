@@ -154,6 +154,24 @@ class EmulatorControls:
             os.symlink(pty, temporary)
             os.replace(temporary, path)  # atomic: the driver never sees a missing link
 
+    def restore(self) -> None:
+        """Every emulated device back to working order: plugged in, no card, no reader fault,
+        paper in, cover shut, no printer error, a blank camera scene. For a technician's
+        "start again" and for tests that share one app (a fault left by one test must not
+        become the next one's failure)."""
+        self.plug_all()
+        if self.reader is not None:
+            self.reader_fault("clear")
+            self.card_off()
+        if self.printer is not None:
+            assert isinstance(self.printer, PrinterEmulator)
+            healthy = type(self.printer.state)()
+            for name in vars(healthy):
+                setattr(self.printer.state, name, getattr(healthy, name))
+        if self._camera is not None:  # not made yet: nothing to restore (and no OpenCV)
+            self._camera.unplugged = False
+            self._camera.show(_SCENE_ALIASES["blank"])
+
     def close(self) -> None:
         """Stop every emulator and remove the links (idempotent)."""
         with self._lock:
