@@ -45,6 +45,7 @@ fonts: $(STAMP)
 # the kiosk and stops it when the kiosk exits; the kiosk's key is made on first run.
 demo: setup
 	@mkdir -p var/demo; \
+	echo 246810 | $(BIN)/kiosk --config etc/demo.ini technician set-pin demo --pin-stdin --if-none; \
 	$(BIN)/kiosk --config etc/demo.ini platform serve --port 8470 --db var/demo/platform.db \
 	  > var/demo/platform.log 2>&1 & platform=$$!; \
 	trap 'kill $$platform 2>/dev/null; wait $$platform 2>/dev/null' EXIT INT TERM; \

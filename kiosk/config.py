@@ -37,6 +37,8 @@ __all__ = [
     "DisplaySection",
     "KioskConfig",
     "KioskSection",
+    "LoggingSection",
+    "MetricsSection",
     "OutboxSection",
     "PlatformSection",
     "SpeechSection",
@@ -85,6 +87,8 @@ class KioskSection:
     large_font_scale: float = 1.4
     hall: str = "广安区政务服务中心"
     guide_link: str = ""
+    site_profile: Path | None = None
+    """The site profile file (docs/site-profiles.md); None: every matter, the hall's words."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +203,30 @@ class StaffCallSection:
 
 
 @dataclass(frozen=True, slots=True)
+class MetricsSection:
+    """``[metrics]``: the Prometheus metrics page, on 127.0.0.1 only (docs/monitoring.md).
+
+    Loopback only because the page has no authentication: a collector on the kiosk itself
+    scrapes it and forwards to the province's monitoring.
+    """
+
+    port: int = 9108
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingSection:
+    """``[logging]``: the kiosk's JSON-lines log, data_dir/logs/kiosk.log (docs/deploy.md).
+
+    Bounded by size, not by age: a kiosk offline for weeks must not fill the disk that holds
+    citizens' queued applications; at most (backups + 1) x max_bytes stay on disk.
+    """
+
+    level: str = "info"
+    max_bytes: int = 5 << 20
+    backups: int = 5
+
+
+@dataclass(frozen=True, slots=True)
 class KioskConfig:
     """The whole configuration. Build it with :func:`load_config`, not by hand.
 
@@ -214,6 +242,8 @@ class KioskConfig:
     display: DisplaySection = field(default_factory=DisplaySection)
     speech: SpeechSection = field(default_factory=SpeechSection)
     staff_call: StaffCallSection = field(default_factory=StaffCallSection)
+    metrics: MetricsSection = field(default_factory=MetricsSection)
+    logging: LoggingSection = field(default_factory=LoggingSection)
     source: Path | None = field(default=None, compare=False)
 
     @property
@@ -546,7 +576,29 @@ def _guide_link(text: str, ctx: _Context) -> str:
     return _hook_url(text.replace("{item_code}", "ITEM"), ctx) and text
 
 
+def _site_profile(text: str, ctx: _Context) -> Path | None:
+    """The site profile file; it must exist now (a wrong path is found at start-up), its
+    contents are checked when it is applied (kiosk.finding.site_profile): a bad one is
+    logged and the previous profile kept. Empty: no profile, every matter offered."""
+    if not text:
+        return None
+    path = _path(text, ctx)
+    if not path.is_file():
+        raise _Invalid("no such file" if not path.exists() else "not a file")
+    return path
+
+
 _repeat_seconds = _zero_or(10, 600, "seconds", "chime once")
+
+
+def _metrics_port(text: str, ctx: _Context) -> int:
+    """0 (no metrics page) or a TCP port a non-root service may listen on."""
+    if not _INT_RE.fullmatch(text):
+        raise _Invalid("not a port number: 0 (off) or 1024..65535")
+    value = int(text) if len(text) <= 18 else -1
+    if value != 0 and not 1024 <= value <= 65535:
+        raise _Invalid("must be 0 (off) or a port 1024..65535 (lower ports need root)")
+    return value
 
 
 # --------------------------------------------------------------------------------- schema
@@ -575,6 +627,8 @@ _SECTION_COMMENTS: dict[str, str] = {
     "display": "Screen and window; kiosk lockdown is on unless developer = true.",
     "speech": "Spoken prompts (text to speech with espeak-ng, when it is installed).",
     "staff_call": "What Call staff does besides the chime: a command or an HTTP call.",
+    "metrics": "Prometheus metrics page on 127.0.0.1 for the fleet's monitoring.",
+    "logging": "The kiosk's log (JSON lines, personal data masked): data_dir/logs/kiosk.log.",
 }
 
 _SCHEMA: dict[str, tuple[_Key, ...]] = {
@@ -614,6 +668,11 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "guide_link",
             _guide_link,
             "Web page of a matter's guide for phones, with {item_code}; empty: no QR on guides.",
+        ),
+        _Key(
+            "site_profile",
+            _site_profile,
+            "Site profile (bank, post office...): offered matters, hours; empty: everything.",
         ),
     ),
     "storage": (
@@ -767,6 +826,30 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "Seconds between chimes while the citizen waits for staff; 0 = once (10..600).",
         ),
     ),
+    "metrics": (
+        _Key(
+            "port",
+            _metrics_port,
+            "Port of the Prometheus metrics page on 127.0.0.1; 0 = no page (1024..65535).",
+        ),
+    ),
+    "logging": (
+        _Key(
+            "level",
+            _choice("debug", "info", "warning", "error"),
+            "Least severe records written: debug, info, warning or error.",
+        ),
+        _Key(
+            "max_bytes",
+            _integer(65536, 1 << 30, "bytes"),
+            "Size at which the log file is rotated (65536..1073741824 bytes).",
+        ),
+        _Key(
+            "backups",
+            _integer(1, 100, "files"),
+            "Rotated files kept beside the current one; older ones are deleted (1..100).",
+        ),
+    ),
 }
 
 # ---------------------------------------------------------------------------------- loading
@@ -839,6 +922,8 @@ def _build(values: dict[str, dict[str, Any]], ctx: _Context, source: Path | None
         display=DisplaySection(**values.get("display", {})),
         speech=SpeechSection(**values.get("speech", {})),
         staff_call=StaffCallSection(**values.get("staff_call", {})),
+        metrics=MetricsSection(**values.get("metrics", {})),
+        logging=LoggingSection(**values.get("logging", {})),
         source=source,
     )
 

@@ -19,6 +19,7 @@ from kiosk.config import KioskConfig
 from kiosk.devices.hub import DeviceHub
 from kiosk.finding.catalog import SAMPLE_CATALOG, CatalogService
 from kiosk.finding.documents_on_demand import DocumentFetcher
+from kiosk.finding.site_profile import SiteProfile, SiteProfiles, unknown_names
 from kiosk.i18n import Translator
 from kiosk.platform.connectivity import ConnectivityMonitor
 from kiosk.platform.sync_thread import SyncThread
@@ -47,6 +48,7 @@ class KioskServices:
     staff_call: StaffCall
     documents: DocumentFetcher
     devices: DeviceHub
+    profiles: SiteProfiles
     _applications: ApplicationService | None = field(default=None, repr=False)
     _pinyin_input: PinyinInput | None = field(default=None, repr=False)
     _browser: Browser | None = field(default=None, repr=False)
@@ -150,6 +152,7 @@ class KioskServices:
         catalog.ensure_loaded(SAMPLE_CATALOG)
         staff_call = StaffCall(config.kiosk, config.staff_call)
         devices = DeviceHub(config.devices)
+        profiles = _site_profiles(config, catalog)
         return cls(
             config=config,
             catalog=catalog,
@@ -162,14 +165,37 @@ class KioskServices:
                 ca_file=config.platform.ca_file,
                 proxy=config.platform.proxy,
             ),
-            sync=SyncThread(partial(_make_worker, config, staff_call, devices),
+            sync=SyncThread(partial(_make_worker, config, staff_call, devices, profiles),
                             config.platform.sync_interval,
                             offline_interval_s=config.platform.health_interval),
             speaker=Speaker(config.speech),
             staff_call=staff_call,
             documents=DocumentFetcher(config),
             devices=devices,
+            profiles=profiles,
         )
+
+
+def _site_profiles(config: KioskConfig, catalog: CatalogService) -> SiteProfiles:
+    """The site profile in use, its offer applied to the catalogue now and at each change.
+
+    The catalogue service filters every list and search by the offer (screens filter
+    nothing themselves); a department or item code the catalogue lacks is logged, since
+    it would otherwise offer nothing, silently."""
+    profiles = SiteProfiles(config.kiosk.site_profile,
+                            config.storage.data_dir / "site_profile.pushed.json")
+
+    def apply(profile: SiteProfile) -> None:
+        catalog.set_offer(None if profile.offer.everything else profile.offer)
+
+    profiles.listeners.append(apply)
+    apply(profiles.start())
+    missing = unknown_names(profiles.current, (d for d, _n in catalog.store.departments()),
+                            lambda code: catalog.matter(code) is not None)
+    if missing:
+        log.warning("site profile %s names what the catalogue lacks: %s",
+                    profiles.current.name, ", ".join(missing[:10]))
+    return profiles
 
 
 def _asked_codes(knowledge) -> set[str]:
@@ -180,13 +206,15 @@ def _asked_codes(knowledge) -> set[str]:
     return codes
 
 
-def _make_worker(config: KioskConfig, staff_call: StaffCall, devices: DeviceHub) -> SyncWorker:
+def _make_worker(config: KioskConfig, staff_call: StaffCall, devices: DeviceHub,
+                 profiles: SiteProfiles) -> SyncWorker:
     """Built on the sync thread (its SQLite connection belongs there).
 
     The heartbeat reports the reader, printer and camera as their supervisors see them, and
     the staff call among them (it is the hall's help button); a call or its end sends one
     at once.
     """
+    from kiosk.platform.profile_sync import follow_config_version
     from kiosk.platform.sync import make_worker
 
     open_master_key(config, create=False)  # a missing key over sealed records: "sync is off"
@@ -195,6 +223,7 @@ def _make_worker(config: KioskConfig, staff_call: StaffCall, devices: DeviceHub)
                                     "staff_call": staff_call.device_state()}
     staff_call.add_listener(lambda event: worker.request_heartbeat()
                             if event.kind in ("called", "ended") else None)
+    worker.heartbeat_listeners.append(partial(follow_config_version, profiles=profiles))
     return worker
 
 

@@ -194,6 +194,37 @@ CREATE TABLE evaluations (
 CREATE INDEX evaluations_due ON evaluations (state, next_attempt_at, created_at);
 """
 
+_TECHNICIAN_TABLES = """
+-- Technicians who may open the diagnostics screen: a salted scrypt hash of each one's PIN
+-- with the cost it was made with (never the PIN), see kiosk.operations.technician.
+CREATE TABLE technicians (
+    who      TEXT PRIMARY KEY NOT NULL,
+    salt     BLOB NOT NULL,
+    pin_hash BLOB NOT NULL,
+    scrypt_n INTEGER NOT NULL,
+    scrypt_r INTEGER NOT NULL,
+    scrypt_p INTEGER NOT NULL,
+    set_at   REAL NOT NULL
+);
+
+-- The PIN pad's wrong tries and lockout, kept here so that a restart does not clear them.
+CREATE TABLE technician_guard (
+    name         TEXT PRIMARY KEY NOT NULL,
+    failures     INTEGER NOT NULL DEFAULT 0,
+    lockouts     INTEGER NOT NULL DEFAULT 0,
+    locked_until REAL
+);
+
+-- Every PIN entry and technician action: when, who, what, a short detail; no citizen data.
+CREATE TABLE technician_audit (
+    id     INTEGER PRIMARY KEY AUTOINCREMENT,
+    at     REAL NOT NULL,
+    who    TEXT NOT NULL,
+    what   TEXT NOT NULL,
+    detail TEXT NOT NULL DEFAULT ''
+);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
@@ -207,6 +238,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "browsing: how often each matter was chosen here", _USAGE_TABLE),
     Migration(9, "evaluations: citizens' ratings of a service, queued and sealed",
               _EVALUATION_TABLE),
+    Migration(10, "technicians: PIN hashes, PIN lockout and audit of their actions",
+              _TECHNICIAN_TABLES),
 )
 
 #: The schema version this software writes.

@@ -196,6 +196,29 @@ async def remove_faq_entry(ctx: Ctx, entry_id: str) -> dict[str, int]:
     return {"version": version}
 
 
+@router.put("/kiosks/{kiosk_id}/profile")
+async def put_site_profile(ctx: Ctx, kiosk_id: str,
+                           document: Annotated[dict[str, Any], Body()],
+                           check: bool = True) -> dict[str, int]:
+    """Keep a site profile for a kiosk (checked as strictly as a kiosk checks its file);
+    the heartbeat's ``config_version`` changes, so the kiosk fetches it. ``check=false``
+    keeps it unchecked: a platform that sends a broken profile, for the kiosk's tests."""
+    from kiosk.finding.site_profile import ProfileError, profile_from_json
+
+    try:
+        if check:
+            profile_from_json(document, strict=True, where="profile")
+    except ProfileError as error:
+        raise ApiError(422, "validation", str(error), "profile") from None
+    return {"config_version": ctx.store.set_site_profile(kiosk_id, document)}
+
+
+@router.delete("/kiosks/{kiosk_id}/profile")
+async def remove_site_profile(ctx: Ctx, kiosk_id: str) -> dict[str, int]:
+    """Drop a kiosk's profile: it gets 404 and goes back to its own file."""
+    return {"config_version": ctx.store.set_site_profile(kiosk_id, None)}
+
+
 def _check_faq_changes(ctx: Platform, changes: dict[str, Any]) -> None:
     questions = changes.get("questions", ["unchanged"])
     if not isinstance(questions, list) or not questions or not all(

@@ -99,6 +99,19 @@ async def heartbeat(request: Request, ctx: Ctx, body: models.HeartbeatIn,
             "server_time": progress.iso(now)}
 
 
+@router.get("/kiosks/{kiosk_id}/profile", summary="Site profile of a kiosk")
+async def site_profile(request: Request, ctx: Ctx,
+                       kiosk_id: Annotated[str, Path(max_length=32)]) -> JSONResponse:
+    """What this kiosk offers and shows where it stands (bank, post office, hall); 404 when
+    none is kept for it. Stored with ``PUT /admin/kiosks/{id}/profile``."""
+    if kiosk_id != kiosk_of(request):
+        raise ApiError(401, "bad_signature", "the path's kiosk id is not the signing kiosk")
+    profile = ctx.store.site_profile(kiosk_id)
+    if profile is None:
+        raise ApiError(404, "not_found", "no site profile for this kiosk")
+    return JSONResponse(profile)
+
+
 # -- catalogue and sample content ---------------------------------------------------------
 
 

@@ -366,6 +366,31 @@ class Store:
                           "heartbeats", "counters"):
                 conn.execute(f"DELETE FROM {table}")
 
+    # -- site profiles --------------------------------------------------------------------
+
+    def site_profile(self, kiosk_id: str) -> dict[str, Any] | None:
+        """The profile kept for ``kiosk_id``, or None."""
+        text = self.meta(f"site_profile:{kiosk_id}")
+        return None if text is None else json.loads(text)
+
+    def set_site_profile(self, kiosk_id: str, profile: dict[str, Any] | None) -> int:
+        """Keep (or with None drop) a kiosk's profile and bump ``config_version``, which the
+        heartbeat answer carries, in one transaction; returns the new config version. The
+        stored profile's ``version`` is that config version."""
+        with self.transaction() as conn:
+            row = conn.execute("SELECT value FROM meta WHERE key = 'config_version'").fetchone()
+            version = int(row[0]) + 1 if row else 2
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('config_version', ?)",
+                         (str(version),))
+            key = f"site_profile:{kiosk_id}"
+            if profile is None:
+                conn.execute("DELETE FROM meta WHERE key = ?", (key,))
+            else:
+                stored = dict(profile, version=version)
+                conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                             (key, json.dumps(stored, ensure_ascii=False)))
+        return version
+
     # -- heartbeats -----------------------------------------------------------------------
 
     def heartbeat(self, kiosk_id: str, body: dict[str, Any], now: float) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import importlib
 import logging
+import time
 from datetime import datetime
 
 from kivy.app import App
@@ -24,6 +25,7 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kiosk.assistance.sounds import ensure_tone
 from kiosk.i18n import LANGUAGES
 from kiosk.models import Matter
+from kiosk.operations import metrics
 from kiosk.platform.sync_thread import SyncEvent
 from kiosk.services import KioskServices
 from screens.i18n import tr
@@ -50,6 +52,8 @@ SCREENS: dict[str, tuple[str, str]] = {
     "review": ("screens.review", "ReviewScreen"),
     "delivery": ("screens.delivery", "DeliveryScreen"),
     "done": ("screens.done", "DoneScreen"),
+    "technician_pin": ("screens.technician_pin", "TechnicianPinScreen"),
+    "diagnostics": ("screens.diagnostics", "DiagnosticsScreen"),
 }
 """Screen name -> (module, class); modules are imported when the screen is first shown."""
 
@@ -71,6 +75,7 @@ class KioskApp(App):
     online = ObjectProperty(None, allownone=True)  # None until the first health answer
     pending = NumericProperty(0)  # applications on this kiosk not yet acknowledged
     speech_available = BooleanProperty(False)  # a TTS engine is installed and speech is on
+    site = ObjectProperty(None)  # the site profile in use (kiosk.finding.site_profile)
 
     def __init__(self, services: KioskServices, *, lockdown: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -78,6 +83,9 @@ class KioskApp(App):
         self.lockdown = lockdown
         self.history: list[str] = []
         self.hall_name = services.config.kiosk.hall
+        self._apply_site(services.profiles.current)
+        services.profiles.listeners.append(  # a push arrives on the sync thread
+            lambda profile: Clock.schedule_once(lambda _dt: self._apply_site(profile)))
         self._sounds: dict[str, object] = {}
         self.speech_available = services.speaker.available
         self.staff_dialog = None  # the "waiting for staff" dialog while a call is open
@@ -91,6 +99,9 @@ class KioskApp(App):
         tally = ErrorTally.load(services.config.storage.data_dir / "ui_errors.json")
         self.crash_guard = CrashGuard(self, tally)
         self.restart_requested = False
+        self.exporter: metrics.Exporter | None = None  # the metrics page, from on_start
+        self._screen_asked: tuple[str, float] | None = None  # switch awaiting its first frame
+        self._last_activity = time.monotonic()  # last touch or key: tells timeouts apart
         tr.use(services.translator)
         services.translator.add_listener(self._on_language)
         self._on_language(services.translator.language)
@@ -106,6 +117,8 @@ class KioskApp(App):
         self._tick_clock()
         Clock.schedule_interval(self._tick_clock, 1)
         Window.bind(on_request_close=self._on_request_close)
+        Window.bind(on_flip=self._on_frame, on_touch_down=self._note_activity,
+                    on_key_down=self._note_activity)
         self.services.connectivity.add_listener(self._on_connectivity)
         self.services.sync.listeners.append(self._on_sync_event)
         return self.manager
@@ -139,6 +152,7 @@ class KioskApp(App):
         self.services.connectivity.start()
         self.services.devices.start()
         self.services.sync.start()
+        self.exporter = metrics.serve(self.services)  # None when [metrics] port = 0
         Clock.schedule_once(self._warm_up, 0.5)
 
     def _warm_up(self, _dt: float) -> None:
@@ -162,6 +176,8 @@ class KioskApp(App):
         self.crash_guard.uninstall()
         self.services.connectivity.stop()
         self.services.sync.stop()
+        metrics.shutdown(self.exporter)
+        self.exporter = None
         self.services.speaker.close()
         self.end_staff_call("visit_ended")
         self.services.staff_call.close()
@@ -198,6 +214,7 @@ class KioskApp(App):
 
     def show(self, name: str, *, remember: bool = True) -> None:
         """Go to screen ``name``; ``remember`` puts the current one on the back stack."""
+        asked = time.perf_counter()
         current = self.manager.current if self.manager.screens else None
         target = self.screen(name)
         if current == name:
@@ -206,6 +223,18 @@ class KioskApp(App):
         if remember and current and current != "attract":
             self.history.append(current)
         self.manager.current = name
+        # switches chained in one frame (attract -> home) count from the first one asked
+        self._screen_asked = (name, self._screen_asked[1] if self._screen_asked else asked)
+
+    def _on_frame(self, *_args) -> None:
+        # a frame was drawn: the switch asked for is on the screen now (screen latency)
+        if self._screen_asked is not None:
+            (name, asked), self._screen_asked = self._screen_asked, None
+            metrics.screen_shown(name, time.perf_counter() - asked)
+
+    def _note_activity(self, *_args) -> None:
+        # returns None so that the touch or key goes on to the widgets
+        self._last_activity = time.monotonic()
 
     def back(self) -> None:
         """Return to the previous screen, or home when there is none."""
@@ -218,6 +247,8 @@ class KioskApp(App):
 
     def start_session(self) -> None:
         """The attract screen was touched: a visit begins, with the home prompt spoken."""
+        if not self.services.session.active:
+            metrics.visit_started()
         self.services.session.start()
         self.idle.arm()
         self.home()
@@ -226,6 +257,9 @@ class KioskApp(App):
     def end_session(self) -> None:
         """Wipe everything the visit left and return to the attract loop as the next citizen
         should find it: no dialog open, the configured language, normal text, silence."""
+        if self.services.session.active:  # no touch for the idle timeout: it timed out
+            quiet = time.monotonic() - self._last_activity >= self.idle.timeout
+            metrics.visit_ended("timeout" if quiet else "finished")
         self.services.session.wipe()
         self.flow.reset()
         self.services.devices.release_camera()  # its light goes off between citizens
@@ -268,10 +302,30 @@ class KioskApp(App):
             dialog.dismiss(animation=False)
 
     def open_matter(self, matter: Matter) -> None:
-        """Show the office guide of ``matter``."""
+        """Show the office guide of ``matter``; one this site does not offer (a bundle's,
+        a policy's) shows its guide with where it can be done instead."""
         self.services.session.choose_matter(matter)
         self.services.browser.record(matter.item_code, "guide")  # most used first
         self.show("guide")
+        if not self.services.catalog.offered(matter.item_code):
+            from screens.widgets import Notice
+
+            halls = self.site.where_else()
+            Notice(title=tr._("This service is not offered at this kiosk"),
+                   message=(tr._("You can read its guide here. It can be done at:") + "\n"
+                            + "\n".join("• " + hall for hall in halls)) if halls else
+                   tr._("You can read its guide here. Please ask staff where it can be done."),
+                   ).open(animation=False)
+
+    def _apply_site(self, profile) -> None:
+        """A site profile (at start or pushed): branding here, tiles and lists per screen."""
+        self.site = profile
+        self.hall_name = profile.name or self.services.config.kiosk.hall
+        for screen in self.manager.screens if hasattr(self, "manager") else ():
+            if hasattr(screen, "on_site"):
+                screen.on_site(profile)
+            elif not self.services.session.active and hasattr(screen, "reset"):
+                screen.reset()  # lists built before (the catalogue's); a visit's wait its end
 
     # -- shared actions ----------------------------------------------------------------
     def toggle_large_text(self) -> None:

@@ -139,6 +139,7 @@ def _add_apply_states() -> None:
     from screens.audit_evaluate import EVALUATE_STATES
     from screens.audit_policies import POLICY_STATES
     from screens.audit_progress import PROGRESS_STATES
+    from screens.audit_technician import TECHNICIAN_STATES
 
     STATES.update(APPLY_STATES)
     STATES.update(APPOINTMENT_STATES)
@@ -147,6 +148,7 @@ def _add_apply_states() -> None:
     STATES.update(EVALUATE_STATES)
     STATES.update(POLICY_STATES)
     STATES.update(PROGRESS_STATES)
+    STATES.update(TECHNICIAN_STATES)
 
 
 _add_apply_states()

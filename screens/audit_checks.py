@@ -409,6 +409,10 @@ def reachability(app, top_layer, names: dict[int, str]) -> list[Finding]:
     ids = getattr(screen, "ids", {})
     if screen.name == "attract":
         wanted = ("lang_zh", "lang_en", "large_text", "call_staff")
+    elif getattr(screen, "technician_actions", None):
+        # a technician's screen (PIN, diagnostics) has its own way out, language and text
+        # size instead of the citizens' bar: Home and Call staff lead nowhere a visit goes
+        wanted = screen.technician_actions
     else:
         bar = ids.get("action_bar")
         if bar is None:

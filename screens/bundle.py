@@ -261,7 +261,7 @@ class BundleScreen(KioskScreen):
         widgets = [Factory.BundleTitle(text=bundle.scenario.title)]
         if bundle.matters:
             widgets.append(Factory.BundleText(text=tr._("You need these {count} services. Tap one to see its office guide.").format(count=len(bundle.matters))))  # noqa: E501
-        else:
+        elif not bundle.elsewhere:  # (else the note below says where they are done)
             widgets.append(Factory.BundleText(text=tr._("No service of this kiosk's catalogue matches your answers. Please ask staff.")))  # noqa: E501
         for number, item in enumerate(bundle.matters, start=1):
             text = f"{number}. {item.matter.name}\n{item.matter.department}"
@@ -272,6 +272,8 @@ class BundleScreen(KioskScreen):
                                    theme.PRIMARY))
         if bundle.unknown_codes:
             widgets.append(Factory.BundleNote(text=tr._("{count} more services of this life event are not in this kiosk's catalogue: please ask at the counter.").format(count=len(bundle.unknown_codes))))  # noqa: E501
+        if bundle.elsewhere:
+            widgets.append(Factory.BundleNote(text=self._elsewhere_text(bundle.elsewhere)))
         widgets.append(_SIDE)
         if bundle.materials:
             widgets.append(Factory.BundleTitle(text=tr._("Documents to bring, one list for all")))
@@ -293,6 +295,16 @@ class BundleScreen(KioskScreen):
         widgets.append(_button("bundle_restart", tr._("Another life event"), self.restart,
                                theme.SURFACE, theme.PRIMARY))
         return widgets
+
+    def _elsewhere_text(self, matters) -> str:
+        """The selected services this site does not offer, and where they are done."""
+        site = App.get_running_app().site
+        halls = site.where_else() if site else ()
+        lines = [tr._("Also part of this life event, not offered at this kiosk:"),
+                 *(f"• {matter.name}" for matter in matters)]
+        lines.append(tr._("They can be done at:") + "\n" + "\n".join(halls) if halls
+                     else tr._("Please ask staff where they can be done."))
+        return "\n".join(lines)
 
     def _material_text(self, material) -> str:
         parts = [f"• {material.name}"]

@@ -131,10 +131,25 @@ def parse_size(text: str) -> tuple[int, int]:
 def cmd_run(args: argparse.Namespace) -> int:
     """Run the kiosk until the process is stopped (kiosk mode) or the window closes."""
     import os
+    import time
 
+    started = time.monotonic()
     # a second layer under the explicit modes of the database, keys and attachments:
     # whatever else the kiosk (or a library it uses) writes is private to its user
     os.umask(0o077)
+    # Kivy's messages reach the kiosk's log, through its one redacting filter, only by
+    # `logging` (kiosk/operations/logs.py, set up by kiosk.cli); Kivy's own log files and
+    # its capture of stderr would bypass it, whatever the service's environment says
+    os.environ["KIVY_LOG_MODE"] = "PYTHON"
+    os.environ["KIVY_NO_FILELOG"] = "1"
+    # SDL turns SIGTERM and SIGINT into a window-close request, which kiosk lockdown
+    # refuses: `systemctl stop` then waited for SIGKILL. The kiosk stops on them itself
+    os.environ["SDL_NO_SIGNAL_HANDLERS"] = "1"
+    import faulthandler
+
+    # systemd's watchdog ends a frozen kiosk with SIGABRT: every thread's stack (code
+    # locations only, no data) then goes to stderr, the journal, to show where it hung
+    faulthandler.enable()
     config = load_config(args.config)
     if args.windowed:
         from dataclasses import replace
@@ -157,12 +172,53 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     services = KioskServices.create(config)
     app = KioskApp(services, lockdown=not config.display.developer)
+    _tell_systemd(started)
+    _stop_on_signals(app)
     app.run()
     if app.restart_requested:
         # the same pid, a fresh interpreter: a service manager or watchdog sees no exit
         print("kiosk run: restarting after repeated errors", file=sys.stderr, flush=True)
         os.execv(sys.executable, sys.orig_argv)
     return 0
+
+
+def _tell_systemd(started: float) -> None:
+    """READY=1 when the first frame is on the screen, then watchdog pings from Kivy's clock
+    (kiosk/operations/watchdog.py; nothing happens outside systemd). The first frame's time
+    since ``kiosk run`` began is logged: the "screen back within seconds" of docs/deploy.md."""
+    import time
+
+    from kivy.clock import Clock
+    from kivy.core.window import Window
+
+    from kiosk.operations.watchdog import Notifier, start_watchdog
+
+    notifier = Notifier()
+
+    def first_frame(*_args: object) -> None:
+        Window.unbind(on_flip=first_frame)
+        seconds = time.monotonic() - started
+        log.info("first frame on screen %.2f s after kiosk run started", seconds)
+        notifier.ready(f"first frame after {seconds:.1f} s")
+
+    Window.bind(on_flip=first_frame)
+    start_watchdog(Clock.schedule_interval, notifier)
+
+
+def _stop_on_signals(app) -> None:
+    """SIGTERM (systemctl stop, shutdown) and SIGINT end the kiosk as a normal stop: the
+    app's on_stop closes the devices, the sync thread and the visit, and the exit code is 0,
+    so systemd's Restart=on-failure leaves a stopped kiosk stopped."""
+    import signal
+
+    from kivy.clock import Clock
+
+    def stop(signum: int, _frame: object) -> None:
+        log.info("stopping on %s", signal.Signals(signum).name)
+        Clock.schedule_once(lambda _dt: app.stop(), 0)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
 
 
 def cmd_screenshot(args: argparse.Namespace) -> int:

@@ -15,6 +15,12 @@ A script is JSON: ``{"name": ..., "steps": [STEP, ...]}``, each step one object:
 - ``{"expect_text": "TEXT"}`` / ``{"expect_no_text": "TEXT"}``: on screen (or not)
 - ``{"screenshot": "FILE.png"}``: relative to the script's ``--out-dir``
 - ``{"idle": SECONDS}``: let time pass with no touch (the idle policy runs)
+- ``{"long_press": "ID"}``: touch the widget with that automation id and hold it for
+  :data:`HOLD_SECONDS` before lifting (the attract screen's ``technician_corner``)
+- ``{"keys": "ctrl+alt+d"}``: press a key with modifiers on a keyboard plugged into the
+  kiosk (the window's key-down and key-up events)
+- ``{"technician": "demo 246810"}``: that technician's PIN, set only when no technician
+  has one on this kiosk (as ``make demo`` does), so a script can open the diagnostics
 
 Device steps act on the emulated devices the configuration names; with a real device
 the step says what a person must do instead and goes on (the same script accepts a kiosk
@@ -45,7 +51,13 @@ from pathlib import Path
 STEP_KINDS = ("start", "tap", "tap_text", "type", "wait_screen", "expect_text",
               "expect_no_text", "screenshot", "idle", "card_on", "card_off", "show", "show_qr",
               "show_ecode", "paper", "expect_printed", "reader_fault", "unplug", "replug",
-              "show_printed_qr")
+              "show_printed_qr", "long_press", "keys", "technician")
+
+HOLD_SECONDS = 3.5
+"""How long a ``long_press`` holds: past the attract screen's 3 s technician gesture."""
+
+KEY_CODES = {"enter": 13, "escape": 27, "tab": 9, "backspace": 8, "f1": 282}
+"""Named keys of a ``keys`` step -> Kivy key codes (a letter or digit is its own code)."""
 
 
 class ScriptError(ValueError):
@@ -185,6 +197,44 @@ class Driver:
             # the keyboard is a Scatter: its keys are in its own coordinates
             x, y = keyboard.to_parent(*key_centre(keyboard, char))
             self.kiosk.tap_at(*keyboard.to_window(x, y), frames=1)
+
+    def _long_press(self, step: Step) -> None:
+        from kivy.tests.common import UnitTestTouch
+
+        widget = self.until(lambda: self.by_id(str(step.value)), step,
+                            f"no widget with id {step.value!r} on screen")
+        self.kiosk.pump(1)
+        touch = UnitTestTouch(*widget.to_window(*widget.center))
+        touch.touch_down()
+        deadline = time.monotonic() + HOLD_SECONDS
+        while time.monotonic() < deadline:
+            self.kiosk.pump()
+        touch.touch_up()
+        self.kiosk.pump(2)
+
+    def _keys(self, step: Step) -> None:
+        *modifiers, name = str(step.value).lower().split("+")
+        code = KEY_CODES.get(name, ord(name) if len(name) == 1 else None)
+        if code is None or not name:
+            raise StepFailed(f"unknown key {name!r}: a letter, a digit or one of "
+                             f"{', '.join(KEY_CODES)}")
+        window = self.app.root_window
+        window.dispatch("on_key_down", code, 0, name if len(name) == 1 else None, modifiers)
+        window.dispatch("on_key_up", code, 0)
+        self.kiosk.pump(2)
+
+    def _technician(self, step: Step) -> None:
+        from kiosk.operations.technician import NameRefused, PinRefused, TechnicianAccess
+
+        who, _space, pin = str(step.value).partition(" ")
+        access = TechnicianAccess(self.app.services.config.storage.database)
+        if access.has_pins():
+            self.notes.append(f"step {step.number}: a technician PIN is set here already")
+            return
+        try:
+            access.set_pin(who, pin.strip(), by="drive")
+        except (NameRefused, PinRefused) as error:
+            raise StepFailed(str(error)) from None
 
     def _wait_screen(self, step: Step) -> None:
         self.until(lambda: self.app.manager.current == step.value, step,

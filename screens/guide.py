@@ -62,7 +62,8 @@ class GuideScreen(KioskScreen):
         self.can_apply = self.services.catalog.form_document(matter.item_code)[0] is not None
         self.guide_text = guide_text(guide) if guide else ""
         self.fetching = False
-        self.can_book = "appointment" in offered_services()
+        site = App.get_running_app().site  # a branch may offer no appointments
+        self.can_book = "appointment" in (site.tiles() if site else offered_services())
         link = guide_link(self.services.config.kiosk.guide_link, matter.item_code)
         if link != self.link:
             self.link, self.show_link, self.link_qr = link, False, None

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 
+from kivy.app import App
 from kivy.lang import Builder
+from kivy.utils import escape_markup
 
 from kiosk.finding.offering import HOME_SERVICES, offered_services
 from screens.i18n import tr
@@ -16,15 +18,40 @@ class HomeScreen(KioskScreen):
 
     def on_kv_post(self, base_widget) -> None:
         super().on_kv_post(base_widget)
-        offered = offered_services()
+        # strong references: ids are weak, and a tile a profile hides may come back later
+        self._tiles = {name: self.ids[name] for name in HOME_SERVICES}
+        app = App.get_running_app()
+        self.on_site(getattr(app, "site", None))
+
+    def on_site(self, profile) -> None:
+        """Show the tiles the site profile offers (a push changes them without a restart)."""
+        offered = offered_services() if profile is None else profile.tiles()
         grid = self.ids.tiles
-        for name in HOME_SERVICES:
-            if name not in offered:
-                grid.remove_widget(self.ids[name])
+        grid.clear_widgets()
+        for name in offered:
+            grid.add_widget(self._tiles[name])
+
+    def offered(self) -> tuple[str, ...]:
+        """The tiles on the screen now, in order."""
+        return tuple(name for name in HOME_SERVICES if self._tiles[name].parent is not None)
+
+    @staticmethod
+    def site_text(profile, _language: str = "") -> str:
+        """The host beside the government's name and the opening hours, when the profile
+        has them; empty for a hall of its own (the header names it)."""
+        if profile is None or not (profile.host_name or profile.hours):
+            return ""
+        lines = [f"[b]{escape_markup(profile.name)}[/b]"] if profile.name else []
+        if profile.host_name:
+            lines.append(tr._("Hosted by {host}").format(host=escape_markup(profile.host_name)))
+        if profile.hours:
+            lines.append(tr._("Opening hours: {hours}").format(
+                hours=escape_markup("；".join(profile.hours))))
+        return "\n".join(lines)
 
     def spoken_text(self) -> str:
         """The question, then the tiles on offer."""
-        tiles = [self.ids[name].title for name in offered_services()]
+        tiles = [self.ids[name].title for name in self.offered()]
         return self.title + "\n" + "，".join(tiles) if tr.language == "zh_CN" else \
             self.title + "\n" + ", ".join(tiles)
 

@@ -35,10 +35,16 @@ class StaffCallDialog(FittedDialog):
                        if repeat_seconds else None)
 
     def message(self) -> str:
-        """What will really happen, in the current language."""
+        """What will really happen, in the current language; a site profile's "ask staff"
+        wording (a bank's lobby manager, a post office's counter) where it has one."""
         text = tr._("A chime is sounding at this kiosk to call a member of staff.")
         if self.paging:
             text += " " + tr._("The hall's duty desk has also been told.")
+        app = App.get_running_app()
+        help_text = getattr(getattr(app, "site", None), "help_text", "")
+        if help_text:
+            return (text + "\n" + help_text + "\n"
+                    + tr._("Your visit will not time out while you wait."))
         return text + "\n" + tr._("Please stay here. Your visit will not time out while you wait.")
 
     def spoken_text(self) -> str:

@@ -42,7 +42,8 @@ def ui_config_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "[kiosk]\nid = 511602-TEST-01\nlanguage = zh_CN\nidle_timeout = 600\n"
         f"[storage]\ndata_dir = {folder / 'data'}\n"
         f"[platform]\nkey_file = {folder / 'platform.key'}\n"
-        "[display]\ndeveloper = 1\n",
+        "[display]\ndeveloper = 1\n"
+        "[metrics]\nport = 0\n",  # tests that scrape start their own exporter
         encoding="utf-8",
     )
     create_key_file(folder / "platform.key")  # a provisioned kiosk accepts applications
@@ -61,20 +62,41 @@ def headless(ui_config_file: Path):
     kiosk.stop()
 
 
+def working_devices(headless) -> None:
+    """Every emulated device in working order and the app seeing it so: a printer left out of
+    paper or a reader left unplugged by one test is not the next test's failure."""
+    devices = headless.app.services.devices
+    devices.emulators.restore()
+    headless.idle_until(lambda: all(devices.states().get(name) == "online"
+                                    for name in ("idcard", "printer")),
+                        what="reader and printer online", seconds=20)
+
+
 @pytest.fixture()
-def kiosk(headless):
+def kiosk(headless, request):
     """The shared app, back on the attract screen in Chinese before and after each test.
 
-    Each test starts with an empty crash-guard window: UI errors raised on purpose by
-    earlier tests must not add up to a restart of the shared app in a later one."""
-    headless.app.crash_guard.tally.forget_recent()
+    Each test starts with every emulated device working and an empty crash-guard window
+    (UI errors raised on purpose by earlier tests must not add up to a restart of the shared
+    app in a later one). A test during which the crash guard caught an error fails, unless
+    it is marked ``ui_errors``: the guard keeps the kiosk alive, and so would hide the bug."""
+    tally = headless.app.crash_guard.tally
+    tally.forget_recent()
+    working_devices(headless)
     headless.app.end_session()
     headless.app.toggle_language("zh_CN")
     headless.pump(2)
+    errors_before = tally.total
     yield headless
+    headless.pump(2)  # a recovery scheduled by the last frame runs now
+    errors = tally.total - errors_before
     for child in list(headless.app.root_window.children):
         if child is not headless.app.root:
             child.dismiss(animation=False)
     headless.app.end_session()
     headless.app.toggle_language("zh_CN")
     headless.pump(2)
+    if errors and not request.node.get_closest_marker("ui_errors"):
+        pytest.fail(f"{errors} UI error(s) caught by the crash guard during this test (the "
+                    f"last a {tally.last_type}): see the log lines 'UI error ... at ...'. "
+                    "A citizen would have lost the visit.")

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from kivy.base import EventLoop, ExceptionManager
 from kivy.clock import Clock
 
@@ -37,6 +38,7 @@ def open_notices(kiosk) -> list[str]:
     return [child.title for child in kiosk.app.root_window.children if isinstance(child, Notice)]
 
 
+@pytest.mark.ui_errors
 def test_an_error_in_a_callback_ends_the_visit_with_an_apology(kiosk, caplog):
     app = kiosk.app
     tally = app.crash_guard.tally
@@ -64,6 +66,7 @@ def test_an_error_in_a_callback_ends_the_visit_with_an_apology(kiosk, caplog):
         == "600"
 
 
+@pytest.mark.ui_errors
 def test_an_error_in_a_touch_handler_is_caught_the_same_way(kiosk):
     """A touch queued as the input providers queue it, so it is dispatched inside idle()."""
     from kivy.tests.common import UnitTestTouch

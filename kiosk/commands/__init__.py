@@ -16,4 +16,5 @@ COMMANDS: tuple[str, ...] = (
     "kiosk.commands.queue",
     "kiosk.commands.sync",
     "kiosk.commands.platform",
+    "kiosk.commands.technician",
 )

@@ -45,6 +45,7 @@ from drivers.printer.layout import Receipt
 from drivers.supervisor import DeviceSupervisor, DeviceUnavailable, OpenFailed
 from kiosk.config import DevicesSection
 from kiosk.devices.emulators import EmulatorControls
+from kiosk.operations import metrics
 
 if TYPE_CHECKING:  # OpenCV and numpy load when the camera is first used, not at start
     import numpy as np
@@ -442,6 +443,7 @@ class DeviceHub:
         while True:
             outcome, retry = self._print_once(receipt)
             if not retry or time.monotonic() >= deadline:
+                metrics.count_receipt(outcome.problem)  # one count per receipt, not per try
                 return outcome
             time.sleep(0.25)  # the supervisor reconnects, a busy line answers again
 

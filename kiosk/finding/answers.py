@@ -61,6 +61,7 @@ class Catalogue(Protocol):
 
     def search(self, query: str, limit: int = 20) -> list[SearchHit]: ...
     def matter(self, item_code: str) -> Matter | None: ...
+    def offered(self, item_code: str) -> bool: ...
     def guide(self, item_code: str) -> Guide | None: ...
     def form_document(self, item_code: str) -> tuple[str | None, object | None]: ...
 
@@ -192,7 +193,9 @@ def answer(question: str, catalog: Catalogue, faq: Sequence[FaqEntry], *,
         return Answer(question, None)
     entry = best_faq(question, faq)
     hits = catalog.search(question, limit=search_limit)
-    faq_matters = [catalog.matter(code) for code in entry.item_codes] if entry else []
+    # the search lists only matters offered here; a FAQ entry's matters are kept to them too
+    faq_matters = [catalog.matter(code) for code in entry.item_codes
+                   if catalog.offered(code)] if entry else []
     ranked = _unique([*faq_matters, *(hit.matter for hit in hits)])
     if not ranked or (entry is None and not _confident(question, hits[0])):
         departments = _unique_texts(hit.matter.department for hit in hits)[:DEPARTMENTS]

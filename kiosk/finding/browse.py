@@ -53,7 +53,7 @@ class Browser:
         self.catalog = catalog
         self._asked_codes = asked_codes
         self.themes = load_themes() if themes is None else themes
-        self._version = -1
+        self._version: tuple[int, int] = (-1, -1)
         self._members: dict[str, list[str]] = {}
         self._tier: dict[str, int] = {}
         self._scores: dict[str, int] | None = None
@@ -112,7 +112,8 @@ class Browser:
         return self._scores
 
     def _refresh(self) -> None:
-        version = self.catalog.store.version()
+        # the offer is part of the version: a new site profile changes the themes' members
+        version = self.catalog.view_version()
         if version == self._version:
             return
         names = {m.item_code: m.name for m in self.catalog.matters()}

@@ -155,6 +155,8 @@ class Catalogue(Protocol):
 
     def matter(self, item_code: str) -> Matter | None: ...
 
+    def offered(self, item_code: str) -> bool: ...
+
     def guide(self, item_code: str) -> Guide | None: ...
 
 
@@ -180,6 +182,10 @@ class Bundle:
     materials: tuple[CombinedMaterial, ...]
     unknown_codes: tuple[str, ...] = ()
     """Item codes of the scenario that the catalogue does not have."""
+    elsewhere: tuple[Matter, ...] = ()
+    """Matters the answers select that this kiosk's site does not offer: done at the
+    halls its profile names (:meth:`kiosk.finding.site_profile.SiteProfile.where_else`),
+    so they are listed apart rather than dropped."""
 
     @property
     def without_guide(self) -> tuple[BundleMatter, ...]:
@@ -205,13 +211,18 @@ def bundle_for(scenario: Scenario, answers: Mapping[str, str],
     """The matters ``answers`` select in ``scenario`` and their combined materials."""
     matters: list[BundleMatter] = []
     unknown: list[str] = []
+    elsewhere: list[Matter] = []
     for code in dict.fromkeys(scenario.item_codes_for(answers)):  # a code listed twice: once
         matter = catalog.matter(code)
         if matter is None:
             unknown.append(code)
             continue
+        if not catalog.offered(code):
+            elsewhere.append(matter)
+            continue
         matters.append(BundleMatter(matter, catalog.guide(code)))
     materials = combine_materials(
         (m.item_code, material) for m in matters if m.guide is not None
         for material in m.guide.materials)
-    return Bundle(scenario, dict(answers), tuple(matters), materials, tuple(unknown))
+    return Bundle(scenario, dict(answers), tuple(matters), materials, tuple(unknown),
+                  tuple(elsewhere))

@@ -17,6 +17,8 @@ import hashlib
 import json
 import re
 import time
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -388,7 +390,42 @@ class CatalogService:
         self.db_path = Path(db_path)
         self._conn: sqlite3.Connection | None = None
         self._index: SearchIndex | None = None
-        self._index_version = -1
+        self._index_version: tuple[int, int] = (-1, -1)
+        self._offer: Callable[[Matter], bool] | None = None
+        self._offer_generation = 0
+        self._offered: tuple[tuple[int, int], list[Matter]] | None = None
+
+    # -- what this site offers --
+
+    def set_offer(self, offer: Callable[[Matter], bool] | None) -> None:
+        """Show only the matters ``offer`` accepts (a site profile's rule; None: all).
+
+        Every list, count and search below follows it, so screens need no filter of their
+        own; :meth:`matter` still finds any code (an old application's matter, a bundle's),
+        and :meth:`offered` says whether it is done here. Safe from any thread: the lists
+        are rebuilt lazily by the thread that owns the connection.
+        """
+        self._offer = offer
+        self._offer_generation += 1
+
+    def offered(self, item_code: str) -> bool:
+        """Whether the matter with this code is offered at this kiosk (False if unknown)."""
+        matter = self.store.matter(item_code)
+        return matter is not None and (self._offer is None or self._offer(matter))
+
+    def view_version(self) -> tuple[int, int]:
+        """Changes when the catalogue or the offer changes (for caches built over lists)."""
+        return (self.store.version(), self._offer_generation)
+
+    def _offered_matters(self) -> list[Matter] | None:
+        """The offered matters (catalogue order), or None when everything is offered."""
+        offer = self._offer
+        if offer is None:
+            return None
+        version = self.view_version()
+        if self._offered is None or self._offered[0] != version:
+            self._offered = (version, [m for m in self.store.matters() if offer(m)])
+        return self._offered[1]
 
     # -- lifecycle --
 
@@ -408,7 +445,8 @@ class CatalogService:
             self._conn.close()
             self._conn = None
         self._index = None
-        self._index_version = -1
+        self._index_version = (-1, -1)
+        self._offered = None
 
     def __enter__(self) -> CatalogService:
         return self
@@ -441,16 +479,18 @@ class CatalogService:
     # -- reading --
 
     def count(self) -> int:
-        """Number of matters loaded."""
-        return self.store.count()
+        """Number of matters offered here (all loaded when no site profile narrows them)."""
+        offered = self._offered_matters()
+        return self.store.count() if offered is None else len(offered)
 
     def meta(self) -> dict[str, str]:
         """Provenance of the loaded catalogue (source, imported_at, version, sha256...)."""
         return self.store.meta()
 
     def matters(self) -> list[Matter]:
-        """Every matter, by department, then name, then item code."""
-        return self.store.matters()
+        """Every matter offered here, by department, then name, then item code."""
+        offered = self._offered_matters()
+        return self.store.matters() if offered is None else list(offered)
 
     def matter(self, item_code: str) -> Matter | None:
         """The matter with this item code, or None."""
@@ -458,19 +498,33 @@ class CatalogService:
 
     def departments(self) -> list[tuple[str, int]]:
         """``(department, number of matters)``, largest first, then by name."""
-        return self.store.departments()
+        offered = self._offered_matters()
+        if offered is None:
+            return self.store.departments()
+        counts = Counter(m.department for m in offered)
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
 
     def task_types(self) -> list[tuple[int, str, int]]:
         """``(code, name, number of matters)``, largest first, then by code."""
-        return self.store.task_types()
+        offered = self._offered_matters()
+        if offered is None:
+            return self.store.task_types()
+        counts = Counter(m.task_type for m in offered)
+        kept = [(code, name, counts[code]) for code, name, _all in self.store.task_types()
+                if counts[code]]
+        return sorted(kept, key=lambda item: (-item[2], item[0]))
 
     def by_department(self, department: str) -> list[Matter]:
-        """The matters of one department, by name."""
-        return self.store.matters_by_department(department)
+        """The matters of one department offered here, by name."""
+        return self._only_offered(self.store.matters_by_department(department))
 
     def by_task_type(self, code: int) -> list[Matter]:
-        """The matters of one task type, by department then name."""
-        return self.store.matters_by_task_type(code)
+        """The matters of one task type offered here, by department then name."""
+        return self._only_offered(self.store.matters_by_task_type(code))
+
+    def _only_offered(self, matters: list[Matter]) -> list[Matter]:
+        offer = self._offer
+        return matters if offer is None else [m for m in matters if offer(m)]
 
     def guide(self, item_code: str) -> Guide | None:
         """The office guide cached from the platform, or None until it has been received."""
@@ -480,10 +534,15 @@ class CatalogService:
         return parse_guide(DocumentCache(self._connection()).get("guide", item_code))
 
     def form_document(self, item_code: str) -> tuple[str | None, object | None]:
-        """The matter's form id (None: it has no form, or its record has not arrived) and
-        the cached FORM document (None until received)."""
+        """The matter's form id (None: it has no form, its record has not arrived, or it is
+        not offered at this kiosk) and the cached FORM document (None until received).
+
+        A matter this site does not offer cannot be applied for here, whichever screen led
+        to it: every Apply button and "apply for all" asks this first."""
         from offline_cache.documents import DocumentCache
 
+        if self._offer is not None and not self.offered(item_code):
+            return None, None
         cache = DocumentCache(self._connection())
         record = cache.get("matter", item_code)
         form_id = record.get("form_id") if isinstance(record, dict) else None
@@ -518,9 +577,9 @@ class CatalogService:
         from kiosk.finding.search import SearchIndex
 
         store = self.store
-        version = store.version()
+        version = self.view_version()
         if self._index is None or version != self._index_version:
-            self._index = SearchIndex(store.matters(), store.keys())
+            self._index = SearchIndex(self.matters(), store.keys())
             self._index_version = version
         return self._index
 

@@ -788,6 +788,12 @@ class PlatformClient:
         never in the URL); an empty list when the platform holds none."""
         return parse_licences(self._json("POST", "/licences/lookup", {"id_number": id_number}))
 
+    def site_profile(self) -> bytes:
+        """GET /kiosks/{id}/profile: the raw SITE PROFILE, checked by the core
+        (:func:`kiosk.finding.site_profile.parse_profile`), which names a bad field. The
+        platform keeping none is a PlatformError with status 404."""
+        return self.request("GET", f"/kiosks/{self.kiosk_id}/profile").content
+
     def heartbeat(self, report: Mapping[str, Any]) -> dict[str, Any]:
         """POST /kiosks/{id}/heartbeat with device states and queue depth."""
         return parse_json_object(

@@ -39,6 +39,7 @@ from typing import Any
 
 from kiosk.applying.applications import OutboxStorage, StartupRecovery, application_body
 from kiosk.config import KioskConfig
+from kiosk.operations import metrics
 from kiosk.platform.client import Failure, PlatformClient, PlatformError, canonical_json
 from kiosk.platform.evaluations import is_already_held, post_evaluation
 from kiosk.platform.signing import read_key_file
@@ -157,6 +158,8 @@ class SyncWorker:
         self.device_states = device_states
         self.wake: Callable[[], None] = _nothing
         """Starts a pass now; the sync thread sets it to its own ``wake``."""
+        self.heartbeat_listeners: list[Callable[[PlatformClient, dict[str, Any]], None]] = []
+        """Told each heartbeat answer (e.g. its ``config_version``: a new site profile)."""
         self._last_run: dict[str, float] = {}
         self._heartbeat_requested = threading.Event()
         self.evaluations = EvaluationQueue(storage.conn, storage.master_key, self.outbox.clock)
@@ -256,6 +259,7 @@ class SyncWorker:
         try:
             answer = post_evaluation(self.client, rating.eval_id, queue.body(rating.eval_id))
         except EvaluationSealBroken:
+            metrics.count_sync_error("local")
             self._quarantine_evaluation(rating, "EvaluationSealBroken", report)
             return
         except PlatformError as failure:
@@ -265,6 +269,7 @@ class SyncWorker:
                 return
             log.warning("sending evaluation %s failed: %s (%s)", rating.eval_id, failure,
                         failure.failure)
+            metrics.count_sync_error(failure.failure.value)
             if failure.failure in (Failure.RECORD, Failure.MISSING_ATTACHMENT):
                 self._quarantine_evaluation(rating, failure.detail, report)
                 return
@@ -272,6 +277,7 @@ class SyncWorker:
                         partial(queue.retry_later, rating.eval_id, failure.detail))
         except Exception as error:  # a rating we cannot even read: never block the queue
             log.exception("evaluation %s cannot be sent", rating.eval_id)
+            metrics.count_sync_error("local")
             self._quarantine_evaluation(
                 rating, f"local-processing-error: {type(error).__name__}", report)
             return
@@ -308,6 +314,7 @@ class SyncWorker:
                 self._upload_missing(payload, str(error.field_name), report, uploaded)
                 answer = self.client.post_application(record.receipt_no, body)
         except AttachmentMissing:
+            metrics.count_sync_error("local")
             # which file is said by the start-up reconciliation's log; a digest here could
             # be cut by the outbox's reason sanitizer (it drops runs of digits)
             self._quarantine(record, "file-not-found: an attachment is missing or damaged",
@@ -318,6 +325,7 @@ class SyncWorker:
             return
         except Exception as error:  # a record we cannot even read: never block the queue
             log.exception("outbox record %s cannot be sent", record.local_id)
+            metrics.count_sync_error("local")
             self._quarantine(record, f"local-processing-error: {type(error).__name__}", report)
             return
         self.outbox.acknowledge(record.local_id, answer.application_no)
@@ -350,6 +358,7 @@ class SyncWorker:
 
     def _failed(self, record: Application, error: PlatformError, report: SyncReport) -> None:
         log.warning("sending %s failed: %s (%s)", record.receipt_no, error, error.failure)
+        metrics.count_sync_error(error.failure.value)
         if error.failure is Failure.RECORD or error.failure is Failure.MISSING_ATTACHMENT:
             self._quarantine(record, error.detail, report)
             return
@@ -403,8 +412,8 @@ class SyncWorker:
             self._heartbeat_requested.clear()
             self._last_run.pop("heartbeat", None)
         tasks: list[tuple[str, float, Callable[[], object]]] = [
-            ("heartbeat", self.schedule.heartbeat_s, lambda: platform_sync.heartbeat(
-                self.client, conn, *self._backlog(), self.device_states)),
+            ("heartbeat", self.schedule.heartbeat_s, lambda: self._answered(platform_sync.heartbeat(
+                self.client, conn, *self._backlog(), self.device_states))),
             ("catalog", self.schedule.catalog_s,
              lambda: platform_sync.pull_catalog(self.client, conn)),
             ("lists", self.schedule.lists_s,
@@ -419,11 +428,21 @@ class SyncWorker:
                 result = task()
             except PlatformError as error:
                 report.housekeeping[name] = f"failed: {error}"
+                metrics.count_sync_error(error.failure.value)
                 if error.failure is not Failure.RECORD:
                     return  # the platform is struggling: leave the rest to the next pass
                 continue
             self._last_run[name] = time.monotonic()
             report.housekeeping[name] = _summary(result)
+
+    def _answered(self, answer: dict[str, Any]) -> dict[str, Any]:
+        """Hand the heartbeat's answer to its listeners; a broken one never stops a pass."""
+        for listener in list(self.heartbeat_listeners):
+            try:
+                listener(self.client, answer)
+            except Exception:
+                log.exception("heartbeat listener failed")
+        return answer
 
     def _purge(self, report: SyncReport) -> None:
         """Retention runs online or not: it only ever removes acknowledged applications

@@ -1,0 +1,195 @@
+"""The technician's PIN and diagnostics screens in the real offscreen window, with the
+emulated devices: the hidden entry, the lockout, faults appearing while the screen is open,
+the masked card read test, exit, the idle close and the audit."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from drivers.idcard.emulator import SAMPLE_CARDS
+from drivers.idcard.identity import mask_number
+from kiosk.operations.technician import TechnicianAccess
+from tests.driving import run
+from tests.waiting import pump_until
+
+PIN = "246810"
+
+pytestmark = pytest.mark.gui
+
+
+def access(kiosk) -> TechnicianAccess:
+    return TechnicianAccess(kiosk.app.services.config.storage.database)
+
+
+@pytest.fixture()
+def technician(kiosk):
+    """Technician "demo" with the demo PIN, the keypad unlocked before and after."""
+    access(kiosk).set_pin("demo", PIN)
+    unlock(kiosk)
+    yield kiosk
+    unlock(kiosk)
+
+
+def unlock(kiosk) -> None:
+    """End any lockout as time would: a right PIN entered when it has run out."""
+    later = TechnicianAccess(kiosk.app.services.config.storage.database,
+                             clock=lambda: time.time() + 24 * 3600)
+    later.enter(PIN)
+
+
+def open_diagnostics(kiosk, tmp_path: Path) -> object:
+    run(kiosk, [{"keys": "ctrl+alt+d"}, {"wait_screen": "technician_pin"},
+                {"type": PIN}, {"tap": "pin_ok"}, {"wait_screen": "diagnostics"}], tmp_path)
+    return kiosk.app.screen("diagnostics")
+
+
+def shown_texts(kiosk) -> str:
+    from screens.drive import Driver
+
+    return "\n".join(Driver(kiosk, Path(".")).texts())
+
+
+def test_the_held_corner_and_ctrl_alt_d_open_the_pin_screen(technician, tmp_path: Path):
+    kiosk = technician
+    run(kiosk, [{"long_press": "technician_corner"}, {"wait_screen": "technician_pin"},
+                {"expect_text": "请输入技术人员密码"}, {"tap": "pin_back"},
+                {"wait_screen": "attract"}, {"keys": "ctrl+alt+d"},
+                {"wait_screen": "technician_pin"}], tmp_path)
+    assert not kiosk.app.services.session.active  # no visit began on the way
+
+
+def test_a_short_touch_on_the_corner_starts_a_visit(technician, tmp_path: Path):
+    kiosk = technician
+    corner = kiosk.app.screen("attract").ids.technician_corner
+    kiosk.tap(corner)
+    pump_until(kiosk, lambda: kiosk.app.manager.current == "home", what="a visit began")
+
+
+def test_no_visit_reaches_the_technician_screens(technician, tmp_path: Path):
+    kiosk = technician
+    app = kiosk.app
+    run(kiosk, [{"start": True}, {"wait_screen": "home"}, {"keys": "ctrl+alt+d"}], tmp_path)
+    assert app.manager.current == "home"  # the keys work on the attract screen only
+    app.show("diagnostics")  # even shown directly, without a PIN it gives way at once
+    pump_until(kiosk, lambda: app.manager.current == "attract", what="diagnostics refused")
+    assert not app.services.session.active  # and the visit was wiped on the way out
+
+
+def test_five_wrong_pins_lock_the_keypad(technician, tmp_path: Path):
+    kiosk = technician
+    steps = [{"keys": "ctrl+alt+d"}, {"wait_screen": "technician_pin"}]
+    for left in (4, 3, 2, 1):
+        steps += [{"type": "975310"}, {"tap": "pin_ok"}, {"expect_text": f"还可尝试 {left} 次"}]
+    steps += [{"type": "975310"}, {"tap": "pin_ok"}, {"expect_text": "键盘已锁定"}]
+    run(kiosk, steps, tmp_path)
+    screen = kiosk.app.screen("technician_pin")
+    assert screen.locked and re.search(r"[45]:[0-5][0-9]", screen.message)
+    assert screen.ids.keyboard.opacity == 0 and screen.ids.pin_ok.disabled
+    screen.digits = PIN  # even the right PIN is not checked while locked
+    screen.submit()
+    assert kiosk.app.manager.current == "technician_pin"
+    assert access(kiosk).state().outcome == "locked"
+    whats = [row.what for row in access(kiosk).audit(limit=6)]
+    assert whats[:5] == ["pin_wrong"] * 5
+
+
+def test_right_pin_opens_diagnostics_and_exit_returns_audited(technician, tmp_path: Path):
+    kiosk = technician
+    screen = open_diagnostics(kiosk, tmp_path)
+    assert screen.who == "demo"
+    texts = shown_texts(kiosk)
+    for name in ("身份证阅读器", "凭条打印机", "摄像头", "待发送队列", "未发送"):
+        assert name in texts
+    run(kiosk, [{"tap": "diag_sync_now"}, {"expect_text": "开始同步"},
+                {"tap": "diag_exit"}, {"wait_screen": "attract"}], tmp_path, fresh=False)
+    assert screen.who == ""  # the next opening needs the PIN again
+    rows = access(kiosk).audit(limit=3)
+    assert [(row.who, row.what) for row in rows] == [
+        ("demo", "diagnostics_closed"), ("demo", "sync_now"), ("demo", "pin_ok")]
+    assert all(PIN not in row.detail for row in rows)
+
+
+def test_printer_running_out_of_paper_while_open_shows_it(technician, tmp_path: Path):
+    kiosk = technician
+    controls = kiosk.app.services.devices.emulators
+    screen = open_diagnostics(kiosk, tmp_path)
+    card = screen.cards["printer"]
+    try:
+        controls.set_paper("out")
+        pump_until(kiosk, lambda: "缺纸" in card.paper_text, what="paper out shown")
+        assert not card.ok and "装入新纸卷" in card.action_text
+        run(kiosk, [{"tap": "diag_test_print"}, {"expect_text": "测试凭条未打印：缺纸",
+                                                   "seconds": 20}], tmp_path, fresh=False)
+        assert access(kiosk).audit(limit=1)[0].detail == "not printed: paper_out"
+    finally:
+        controls.set_paper("ok")
+    pump_until(kiosk, lambda: card.ok and "充足" in card.paper_text, what="paper back")
+
+
+def test_reader_unplugged_while_open_shows_down_with_its_action(technician, tmp_path: Path):
+    kiosk = technician
+    controls = kiosk.app.services.devices.emulators
+    screen = open_diagnostics(kiosk, tmp_path)
+    card = screen.cards["idcard"]
+    pump_until(kiosk, lambda: card.state_ok, what="reader online first")
+    try:
+        controls.unplug("idcard")
+        pump_until(kiosk, lambda: not card.state_ok, seconds=15, what="reader shown down")
+        assert "检查连接线和电源" in card.action_text
+        assert card.state_text.endswith(("(noDevice)", "(offline)"))
+    finally:
+        controls.replug("idcard")
+    run(kiosk, [{"tap": "diag_reconnect_idcard"}], tmp_path, fresh=False)
+    pump_until(kiosk, lambda: card.state_ok and not card.action_text, seconds=15,
+               what="reader back after replug and reconnect")
+    assert access(kiosk).audit(limit=1)[0].what == "reconnect"
+
+
+def test_card_read_test_shows_the_number_masked_only(technician, tmp_path: Path):
+    kiosk = technician
+    controls = kiosk.app.services.devices.emulators
+    screen = open_diagnostics(kiosk, tmp_path)
+    controls.card_on("resident")
+    try:
+        run(kiosk, [{"tap": "diag_card_test"}, {"expect_text": "已读卡：", "seconds": 20}],
+            tmp_path, fresh=False)
+    finally:
+        controls.card_off()
+    number = SAMPLE_CARDS["resident"].identity.id_number
+    masked = screen.card_result.split("：", 1)[1]
+    assert masked == mask_number(number) and masked.startswith("110")
+    texts = shown_texts(kiosk)
+    assert number not in texts and "19900307" not in texts and "测试甲" not in texts
+    row = access(kiosk).audit(limit=1)[0]
+    assert (row.what, row.detail) == ("card_read_test", "card read")
+
+
+def test_left_alone_the_diagnostics_close_by_themselves(technician, tmp_path: Path):
+    kiosk = technician
+    screen = open_diagnostics(kiosk, tmp_path)
+    assert screen._idle.timeout == 120  # two minutes on a kiosk; one second here
+    screen._idle.timeout = 1.0
+    try:
+        screen._idle()
+        pump_until(kiosk, lambda: kiosk.app.manager.current == "attract", seconds=5,
+                   what="closed after idle")
+    finally:
+        screen._idle.timeout = 120
+    row = access(kiosk).audit(limit=1)[0]
+    assert (row.who, row.what, row.detail) == ("demo", "diagnostics_closed", "idle")
+
+
+def test_without_any_pin_the_screen_says_how_to_set_one(kiosk, tmp_path: Path):
+    technicians = access(kiosk).technicians()
+    for who, _set_at in technicians:
+        access(kiosk).remove(who, by="test")
+    try:
+        run(kiosk, [{"keys": "ctrl+alt+d"}, {"wait_screen": "technician_pin"},
+                    {"expect_text": "kiosk technician set-pin"}], tmp_path)
+        assert kiosk.app.screen("technician_pin").ids.pin_ok.disabled
+    finally:
+        access(kiosk).set_pin("demo", PIN)
