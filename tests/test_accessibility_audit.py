@@ -13,7 +13,7 @@ import pytest
 pytestmark = pytest.mark.gui
 
 
-@pytest.mark.timeout(2400)  # 65 states x 6 modes x 2 orientations, one process each
+@pytest.mark.timeout(3600)  # ~75 states x 6 modes x 2 orientations, two processes: ~25 min here
 def test_every_state_passes_the_audit_in_every_mode(tmp_path: Path):
     from screens.audit import STATES
     from screens.audit_report import ORIENTATIONS, counts, run_orientations

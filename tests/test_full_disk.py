@@ -34,7 +34,9 @@ from typing import Any
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SMALL = "600k"
+SMALL = "1m"
+"""Room for the schema (every migration adds pages) and a few applications; each test
+fills it to the last byte anyway."""
 FORCE = os.environ.get("KIOSK_TEST_FULL_DISK", "")
 KIOSK_IDS = {"submit": "511602-FULL-01", "cli": "511602-FULL-02"}
 

@@ -44,6 +44,7 @@ CONTRACT = {
     ("POST", "/api/v1/appointments"),
     ("POST", "/api/v1/queue/tickets"),
     ("POST", "/api/v1/evaluations"),
+    ("GET", "/api/v1/kiosks/{kiosk_id}/profile"),
 }
 """Platform API v1, section Endpoints (copied here: CI runs without the shared folder)."""
 

@@ -159,7 +159,7 @@ def test_missing_master_key_with_sealed_records_is_refused_not_recreated(tmp_pat
     from kiosk.services import _make_worker
 
     with pytest.raises(MasterKeyMissing):  # the app's sync thread: "sync is off: ..."
-        _make_worker(make_config(tmp_path), None, None)  # type: ignore[arg-type]
+        _make_worker(make_config(tmp_path), None, None, None)  # type: ignore[arg-type]
     assert not master.exists()
 
 
