@@ -89,7 +89,7 @@ def test_the_bank_offers_its_departments_and_single_codes_not_the_rest(matters):
     (lambda d: d["site"].update(kind="branch"), "site.kind: must be one of hall, bank, post"),
     (lambda d: d.update(home_tiles=["apply", "serch"]), 'home_tiles[1]: unknown tile "serch"'),
     (lambda d: d["site"].pop("name"), "site.name: missing"),
-    (lambda d: d["site"].update(hours="9:00-17:00"), "site.hours: expected a list, got a text"),
+    (lambda d: d["site"].update(hours="9:00-17:00"), "site.hours: expected a list, got string"),
     (lambda d: d["offered"].update(task_types=[True]), "offered.task_types[0]: expected a task"),
     (lambda d: d["nearby_halls"][1].update(name=""), "nearby_halls[1].name: empty"),
     (lambda d: d.pop("site"), "site: missing"),

@@ -145,11 +145,11 @@ def _reject_constant(name: str) -> Any:
 
 def _validate_document(document: Any, path: Path | str) -> CatalogFile:
     if not isinstance(document, dict):
-        raise CatalogFileError(path, [f"expected a JSON object, got {_kind(document)}"])
+        raise CatalogFileError(path, [f"expected a JSON object, got {json_kind(document)}"])
     problems: list[str] = []
     source = document.get("source", "")
     if not isinstance(source, str):
-        problems.append(f"source: expected a string, got {_kind(source)}")
+        problems.append(f"source: expected a string, got {json_kind(source)}")
         source = ""
     elif not _encodable(source):
         problems.append("source: invalid Unicode (lone surrogate)")
@@ -158,7 +158,7 @@ def _validate_document(document: Any, path: Path | str) -> CatalogFile:
     if "matters" not in document:
         problems.append("matters: missing")
     elif not isinstance(records, list):
-        problems.append(f"matters: expected a list, got {_kind(records)}")
+        problems.append(f"matters: expected a list, got {json_kind(records)}")
     elif not records:
         problems.append("matters: empty (a catalogue needs at least one matter)")
     matters = _validate_matters(records, problems) if isinstance(records, list) else []
@@ -169,7 +169,7 @@ def _validate_document(document: Any, path: Path | str) -> CatalogFile:
 
 def _validate_task_types(table: Any, problems: list[str]) -> dict[int, str]:
     if not isinstance(table, dict):
-        problems.append(f"task_types: expected an object, got {_kind(table)}")
+        problems.append(f"task_types: expected an object, got {json_kind(table)}")
         return {}
     result: dict[int, str] = {}
     for key, name in table.items():
@@ -187,7 +187,7 @@ def _validate_task_types(table: Any, problems: list[str]) -> dict[int, str]:
         if code in result:
             problems.append(f"{where}: duplicate task type code {code}")
         elif not isinstance(name, str):
-            problems.append(f"{where}: expected a string, got {_kind(name)}")
+            problems.append(f"{where}: expected a string, got {json_kind(name)}")
         elif not name.strip():
             problems.append(f"{where}: empty")
         elif not _encodable(name):
@@ -218,7 +218,7 @@ def _validate_matters(records: list[Any], problems: list[str]) -> list[Matter]:
     for index, record in enumerate(records):
         where = f"matters[{index}]"
         if not isinstance(record, dict):
-            problems.append(f"{where}: expected an object, got {_kind(record)}")
+            problems.append(f"{where}: expected an object, got {json_kind(record)}")
             continue
         values: dict[str, Any] = {}
         ok = True
@@ -252,7 +252,7 @@ def _check_field(value: Any, kind: str) -> str | None:
     """What is wrong with one field value, or None when it is fine."""
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int):
-            return f"expected an integer, got {_kind(value)}"
+            return f"expected an integer, got {json_kind(value)}"
         if not _INT_MIN <= value <= _INT_MAX:
             return "integer out of range"
         return None
@@ -260,7 +260,7 @@ def _check_field(value: Any, kind: str) -> str | None:
         return None
     if not isinstance(value, str):
         expected = "a string or null" if kind == "text?" else "a string"
-        return f"expected {expected}, got {_kind(value)}"
+        return f"expected {expected}, got {json_kind(value)}"
     if not _encodable(value):
         return "invalid Unicode (lone surrogate)"
     if kind == "text" and not value.strip():
@@ -277,7 +277,7 @@ def _encodable(text: str) -> bool:
     return True
 
 
-def _kind(value: Any) -> str:
+def json_kind(value: Any) -> str:
     """The JSON name of a value's type, for messages."""
     if value is None:
         return "null"

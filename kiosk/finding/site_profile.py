@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from kiosk.finding.catalog import json_kind
 from kiosk.finding.offering import HOME_SERVICES, offered_services
 from kiosk.models import Matter
 
@@ -247,7 +248,7 @@ class _Reader:
 
     def object(self, value: Any, path: str) -> dict[str, Any]:
         if not isinstance(value, dict):
-            self.fail(path, f"expected an object, got {_kind(value)}")
+            self.fail(path, f"expected an object, got {json_kind(value)}")
         return value
 
     def known(self, value: dict[str, Any], fields: tuple[str, ...], path: str) -> None:
@@ -260,7 +261,7 @@ class _Reader:
 
     def list(self, value: Any, path: str) -> list[Any]:
         if not isinstance(value, list):
-            self.fail(path, f"expected a list, got {_kind(value)}")
+            self.fail(path, f"expected a list, got {json_kind(value)}")
         if len(value) > MAX_LIST:
             self.fail(path, f"more than {MAX_LIST} items")
         return value
@@ -269,7 +270,7 @@ class _Reader:
         if value is None:
             self.fail(path, "missing")
         if not isinstance(value, str):
-            self.fail(path, f"expected a text, got {_kind(value)}")
+            self.fail(path, f"expected a string, got {json_kind(value)}")
         if not value.strip():
             self.fail(path, "empty")
         if len(value) > limit:
@@ -298,25 +299,9 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true/false"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a text"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, dict):
-        return "an object"
-    return type(value).__name__
-
-
 def _shown(value: Any) -> str:
     text = json.dumps(value, ensure_ascii=False) if isinstance(value, str | int | None) \
-        else _kind(value)
+        else json_kind(value)
     return text if len(text) <= 40 else text[:37] + "..."
 
 

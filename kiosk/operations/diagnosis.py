@@ -422,15 +422,7 @@ def check_idcard(config: KioskConfig) -> Finding:
 
     Down -> degraded: the citizen types the ID number instead.
     """
-    from drivers.model import HealthLevel
-    from kiosk.devices.health import check_device
-
-    report = check_device(config, "idcard", HealthLevel.INTERNAL)
-    action = "" if report.ok else _not_online_action("idcard", config.devices.idcard,
-                                                     report.state, report.detail)
-    detail = report.detail if report.ok else (
-        f"{report.detail} (citizens type their ID number meanwhile)")
-    return _device_finding("idcard", report.url, report.state, detail, report.seconds, action)
+    return _checked_device(config, "idcard", "citizens type their ID number meanwhile")
 
 
 def check_camera(config: KioskConfig) -> Finding:
@@ -438,15 +430,20 @@ def check_camera(config: KioskConfig) -> Finding:
 
     Down -> degraded: staff take the materials at the counter.
     """
+    return _checked_device(config, "camera", "staff take the materials meanwhile")
+
+
+def _checked_device(config: KioskConfig, name: str, meanwhile: str) -> Finding:
+    """``name`` checked by :func:`kiosk.devices.health.check_device` (internal level); when
+    it is not online, the detail says what citizens do meanwhile."""
     from drivers.model import HealthLevel
     from kiosk.devices.health import check_device
 
-    report = check_device(config, "camera", HealthLevel.INTERNAL)
-    action = "" if report.ok else _not_online_action("camera", config.devices.camera,
+    report = check_device(config, name, HealthLevel.INTERNAL)
+    action = "" if report.ok else _not_online_action(name, getattr(config.devices, name),
                                                      report.state, report.detail)
-    detail = report.detail if report.ok else (
-        f"{report.detail} (staff take the materials meanwhile)")
-    return _device_finding("camera", report.url, report.state, detail, report.seconds, action)
+    detail = report.detail if report.ok else f"{report.detail} ({meanwhile})"
+    return _device_finding(name, report.url, report.state, detail, report.seconds, action)
 
 
 _PRINTER_ACTIONS = {
