@@ -17,7 +17,8 @@ from bench.common import BenchResult, machine_info
 MODULES = ("bench.bench_search", "bench.bench_relevance", "bench.bench_ui",
            "bench.bench_camera", "bench.bench_devices", "bench.bench_outbox", "bench.bench_crash",
            "bench.bench_idcard_timing", "bench.bench_apply", "bench.bench_platform_security",
-           "bench.bench_progress", "bench.bench_diagnose", "bench.bench_metrics")
+           "bench.bench_progress", "bench.bench_diagnose", "bench.bench_metrics",
+           "bench.bench_fleet")
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
 
 

@@ -56,6 +56,9 @@ from offline_cache.outbox import Application, InvalidTransition
 log = logging.getLogger(__name__)
 
 MAX_CLOCK_SKEW_S = 300
+COMEBACK_SPREAD_S = 60.0
+"""The kiosk app's worker waits a random 0..60 s before sending after an outage it saw: the
+fleet's backlog then reaches the platform over a minute, not at once (docs/sync.md)."""
 
 
 @dataclass(frozen=True)
@@ -143,7 +146,8 @@ class SyncWorker:
                  progress_interval_s: float = 300.0,
                  schedule: Schedule | None = None,
                  device_states: Callable[[], dict[str, str]] = dict,
-                 listeners: list[Listener] | None = None) -> None:
+                 listeners: list[Listener] | None = None,
+                 comeback_spread_s: float = 0.0) -> None:
         self.storage = storage
         self.outbox = storage.outbox
         self.client = client
@@ -154,6 +158,9 @@ class SyncWorker:
         self.progress_interval_s = progress_interval_s
         self.listeners: list[Listener] = listeners if listeners is not None else []
         self.paused_until = 0.0
+        self.comeback_spread_s = comeback_spread_s
+        self._offline_seen = False
+        self._held_until = 0.0
         self.schedule = schedule or Schedule()
         self.device_states = device_states
         self.wake: Callable[[], None] = _nothing
@@ -208,7 +215,8 @@ class SyncWorker:
             self._emit(SyncEvent("online", online=health.ok))
             if not health.ok:
                 report.stopped = "offline: the platform's /health does not answer"
-            else:
+                self._offline_seen = True
+            elif not self._held_after_outage(report):
                 if health.skew_s is not None and abs(health.skew_s) > MAX_CLOCK_SKEW_S:
                     report.alerts.append(
                         f"kiosk clock is {health.skew_s:+.0f} s off the platform's: fix the time"
@@ -225,6 +233,27 @@ class SyncWorker:
         for alert in report.alerts:
             self._emit(SyncEvent("alert", message=alert))
         return report
+
+    def _held_after_outage(self, report: SyncReport) -> bool:
+        """Whether this pass waits: the platform is back after an outage this worker saw.
+
+        Every kiosk sees the platform come back within one health interval, each with the
+        whole queue of the outage; sending at once puts the fleet's backlog on the platform
+        in seconds (the fleet simulation, docs/sync.md). So the first pass online after an
+        offline one draws a hold in [0, comeback_spread_s) and sends when it has passed;
+        the sync thread sleeps until ``paused_until``. A fresh worker (``kiosk sync
+        --once``) saw no outage and sends at once.
+        """
+        now = time.monotonic()
+        if self._offline_seen:
+            self._offline_seen = False
+            if self.comeback_spread_s > 0:
+                self._held_until = now + self.rng.uniform(0, self.comeback_spread_s)
+                self.paused_until = max(self.paused_until, self._held_until)
+        if now < self._held_until:
+            report.stopped = "back online: sending after a random hold (spreads the fleet)"
+            return True
+        return False
 
     def _correct_clock(self, skew_s: float | None) -> None:
         """Sign with the platform's time when the kiosk clock is clearly off.
@@ -512,4 +541,5 @@ def make_client(config: KioskConfig) -> PlatformClient:
 def make_worker(config: KioskConfig, storage: OutboxStorage | None = None) -> SyncWorker:
     """A worker over ``config``'s outbox and platform, for the calling thread."""
     client = make_client(config)
-    return SyncWorker(storage or OutboxStorage(config, durable=False), client)
+    return SyncWorker(storage or OutboxStorage(config, durable=False), client,
+                      comeback_spread_s=COMEBACK_SPREAD_S)
