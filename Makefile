@@ -12,6 +12,8 @@ STAMP := $(VENV)/.installed-stamp
 DEB_PACKAGES := fonts-noto-cjk libgl1 libegl1 libegl-mesa0 libgl1-mesa-dri libgles2 \
 	libx11-6 libxext6 libxrandr2 libxi6 libxcursor1 libmtdev1 xsel libusb-1.0-0 espeak-ng
 TEST_ENV := SDL_VIDEODRIVER=offscreen SDL_AUDIODRIVER=dummy KIVY_NO_ARGS=1
+PROMTOOL := $(VENV)/tools/promtool
+PROMTOOL_TRIED := $(VENV)/tools/.promtool-tried
 
 .PHONY: setup system-deps fonts demo test bench screenshots lint locales clean
 
@@ -67,8 +69,21 @@ demo: setup
 	  $(BIN)/kiosk --config etc/demo.ini queue status --limit 3; \
 	fi
 
-test: setup
-	$(TEST_ENV) $(BIN)/python -m pytest -q
+test: setup $(PROMTOOL_TRIED)
+	$(TEST_ENV) PROMTOOL="$$([ -x $(PROMTOOL) ] && echo $(abspath $(PROMTOOL)))" $(BIN)/python -m pytest -q
+
+# promtool (Prometheus' rule checker) for the alert-rule tests of deploy/prometheus, unpacked
+# from Debian's prometheus package without installing it (the package would also run a
+# Prometheus server). Best effort, tried once: without it those tests are skipped.
+$(PROMTOOL_TRIED): | $(BIN)/python
+	@mkdir -p $(dir $(PROMTOOL)); tmp=$$(mktemp -d); chmod 755 $$tmp; \
+	fetch() { (cd $$tmp && apt-get download prometheus >/dev/null 2>&1); }; \
+	if fetch || { [ "$$(id -u)" = 0 ] && apt-get update -qq >/dev/null 2>&1 && fetch; }; then \
+	  dpkg-deb -x $$tmp/prometheus_*.deb $$tmp/unpacked && \
+	  cp $$tmp/unpacked/usr/bin/promtool $(PROMTOOL) && \
+	  echo "make: promtool unpacked for the alert-rule tests"; \
+	else echo "make: promtool not available here: the alert-rule tests will be skipped"; fi; \
+	rm -rf $$tmp; touch $@
 
 bench: setup
 	$(TEST_ENV) $(BIN)/python -m bench.run

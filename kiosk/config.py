@@ -151,6 +151,9 @@ class DevicesSection:
     idcard: DeviceURL = field(default_factory=lambda: DeviceURL("emulator", "idcard"))
     printer: DeviceURL = field(default_factory=lambda: DeviceURL("emulator", "printer"))
     camera: DeviceURL = field(default_factory=lambda: DeviceURL("emulator", "camera"))
+    paper_roll_slips: int = 250
+    """Receipts one paper roll holds: the diagnostics warn at 80 % of it (kiosk.operations.
+    paper), before the printer's near-end sensor, which many kiosk printers lack."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -765,6 +768,11 @@ _SCHEMA: dict[str, tuple[_Key, ...]] = {
             "camera",
             _device("camera", ("emulator", "v4l2", "file", INDEX)),
             "Camera for photos and documents: emulator://camera, 0, v4l2:///dev/video0.",
+        ),
+        _Key(
+            "paper_roll_slips",
+            _integer(20, 10000, "slips"),
+            "Receipts one paper roll holds; paper is reported low at 80 % of it (20..10000).",
         ),
     ),
     "display": (

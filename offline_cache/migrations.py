@@ -225,6 +225,28 @@ CREATE TABLE technician_audit (
 );
 """
 
+_SERVICE_TABLES = """
+-- Receipt paper used since the last refill: one row per printer ("printer"), counted as
+-- slips are printed, reset when a technician says the roll was replaced.
+CREATE TABLE paper_roll (
+    printer     TEXT PRIMARY KEY NOT NULL,
+    slips       INTEGER NOT NULL DEFAULT 0,
+    refilled_at REAL
+);
+
+-- Out of service: the technician's switch and the automatic one, each with since when and
+-- why (a fixed word or a finding's name, never citizen data); one row ("kiosk").
+CREATE TABLE service_state (
+    name          TEXT PRIMARY KEY NOT NULL,
+    manual        INTEGER NOT NULL DEFAULT 0,
+    manual_by     TEXT NOT NULL DEFAULT '',
+    manual_since  REAL,
+    automatic     INTEGER NOT NULL DEFAULT 0,
+    auto_reason   TEXT NOT NULL DEFAULT '',
+    auto_since    REAL
+);
+"""
+
 #: Every migration, in order; versions start at 1 and increase by one.
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "catalogue tables: matters, catalog_meta, task_types", _CATALOGUE_TABLES),
@@ -240,6 +262,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               _EVALUATION_TABLE),
     Migration(10, "technicians: PIN hashes, PIN lockout and audit of their actions",
               _TECHNICIAN_TABLES),
+    Migration(11, "service: paper used since the last refill, out-of-service state",
+              _SERVICE_TABLES),
 )
 
 #: The schema version this software writes.

@@ -54,6 +54,7 @@ SCREENS: dict[str, tuple[str, str]] = {
     "done": ("screens.done", "DoneScreen"),
     "technician_pin": ("screens.technician_pin", "TechnicianPinScreen"),
     "diagnostics": ("screens.diagnostics", "DiagnosticsScreen"),
+    "out_of_service": ("screens.out_of_service", "OutOfServiceScreen"),
 }
 """Screen name -> (module, class); modules are imported when the screen is first shown."""
 
@@ -76,6 +77,7 @@ class KioskApp(App):
     pending = NumericProperty(0)  # applications on this kiosk not yet acknowledged
     speech_available = BooleanProperty(False)  # a TTS engine is installed and speech is on
     site = ObjectProperty(None)  # the site profile in use (kiosk.finding.site_profile)
+    out_of_service = BooleanProperty(False)  # citizens see screens/out_of_service, not attract
 
     def __init__(self, services: KioskServices, *, lockdown: bool = True, **kwargs) -> None:
         super().__init__(**kwargs)
@@ -153,6 +155,10 @@ class KioskApp(App):
         self.services.devices.start()
         self.services.sync.start()
         self.exporter = metrics.serve(self.services)  # None when [metrics] port = 0
+        from screens.service_watch import ServiceWatch
+
+        self.service_watch = ServiceWatch(self)  # paper count, out of service
+        self.service_watch.start()
         Clock.schedule_once(self._warm_up, 0.5)
 
     def _warm_up(self, _dt: float) -> None:
@@ -176,6 +182,8 @@ class KioskApp(App):
         self.crash_guard.uninstall()
         self.services.connectivity.stop()
         self.services.sync.stop()
+        if getattr(self, "service_watch", None) is not None:
+            self.service_watch.stop()
         metrics.shutdown(self.exporter)
         self.exporter = None
         self.services.speaker.close()
@@ -216,6 +224,8 @@ class KioskApp(App):
         """Go to screen ``name``; ``remember`` puts the current one on the back stack."""
         asked = time.perf_counter()
         current = self.manager.current if self.manager.screens else None
+        if name == "attract" and self.out_of_service:
+            name = "out_of_service"  # no visit starts here while out of service
         target = self.screen(name)
         if current == name:
             target.on_pre_enter()

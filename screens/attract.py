@@ -27,13 +27,20 @@ LONG_PRESS_SECONDS = 3.0
 any citizen's touch, short enough for a technician."""
 
 
-class AttractScreen(Screen):
-    """Idle screen; any touch outside its buttons begins a visit."""
+class TechnicianDoor:
+    """The hidden way to the technician's PIN screen, for the screens a citizen finds the
+    kiosk on when nobody uses it (attract, out of service): the top-left corner held for
+    :data:`LONG_PRESS_SECONDS`, or Ctrl+Alt+D. Mixed into a Screen whose kv rule has a
+    ``technician_corner`` widget; ``touched_elsewhere(touch)`` says what any other touch
+    (or a short one on the corner) does there."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._held = None  # the corner press's timer while the corner is held
         Window.bind(on_key_down=self._on_key_down)
+
+    def touched_elsewhere(self, touch) -> None:
+        """A touch that opens nothing: the screen decides."""
 
     def on_touch_down(self, touch) -> bool:
         if super().on_touch_down(touch):
@@ -41,12 +48,12 @@ class AttractScreen(Screen):
         if not self.collide_point(*touch.pos):
             return False
         if self._in_corner(touch) and self._held is None:
-            # a visit starts when the finger lifts early; held long enough, the PIN screen
+            # held long enough, the PIN screen; lifted early, an ordinary touch
             touch.grab(self)
             self._held = Clock.schedule_once(lambda _dt: self._corner_held(),
                                              LONG_PRESS_SECONDS)
             return True
-        App.get_running_app().start_session()
+        self.touched_elsewhere(touch)
         return True
 
     def on_touch_move(self, touch) -> bool:
@@ -64,8 +71,8 @@ class AttractScreen(Screen):
         if held is not None:  # lifted before the PIN screen opened
             held.cancel()
             app = App.get_running_app()
-            if app.manager.current == "attract":
-                app.start_session()
+            if app.manager.current == self.name:
+                self.touched_elsewhere(touch)
         return True
 
     def _in_corner(self, touch) -> bool:
@@ -84,14 +91,26 @@ class AttractScreen(Screen):
         return False
 
     def open_technician_pin(self) -> bool:
-        """Show the PIN screen when the attract loop is showing (no visit, no dialog)."""
+        """Show the PIN screen when this screen is showing (no visit, no dialog)."""
         app = App.get_running_app()
-        if app is None or app.manager.current != "attract" or app.staff_dialog is not None:
+        if app is None or app.manager.current != self.name or app.staff_dialog is not None:
             return False
         from screens.technician_pin import open_pin_screen
 
         open_pin_screen(app)
         return True
+
+
+class AttractScreen(TechnicianDoor, Screen):
+    """Idle screen; any touch outside its buttons begins a visit, unless the kiosk is out
+    of service (then the out-of-service screen is shown instead: screens/out_of_service)."""
+
+    def touched_elsewhere(self, touch) -> None:
+        app = App.get_running_app()
+        if getattr(app, "out_of_service", False):
+            app.show("attract", remember=False)  # the app shows out_of_service instead
+            return
+        app.start_session()
 
     def spoken_text(self) -> str:
         """Read aloud on the attract screen: what to do to begin."""

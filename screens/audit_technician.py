@@ -56,6 +56,53 @@ def _problems(app) -> None:
     screen.sync_result = tr._("A sync pass was started at {time}.").format(time="09:41:07")
 
 
+def _panels(app) -> None:
+    """The panels below the devices with something to say in each: paper low by the count,
+    a certificate problem and a skewed clock, out of service by a technician, a bundle
+    written, error lines of the log; scrolled to the bottom."""
+    from kiosk.operations.network_check import NetworkReport
+    from kiosk.operations.service_state import OutOfService
+    from screens.diagnostics import LogRow
+    from screens.i18n import tr
+
+    screen = _diagnostics(app)
+    for poll in screen._polls:
+        poll.cancel()
+    screen.show_network_report(NetworkReport(
+        "https://platform.example.gov.cn/api/v1", 0, 3, (), 412.0, "certificate",
+        "certificate not trusted: set [platform] ca_file to the platform's CA certificate "
+        "(PEM)"))
+    screen.paper_low = True
+    screen.paper_text = "\n".join([
+        tr._("Slips printed since the last refill: {count} of about {roll}").format(
+            count=212, roll=250),
+        tr._("Paper low: about {left} slips left on this roll. Bring a new roll.").format(
+            left=38)])
+    screen.show_service(OutOfService(manual=True, manual_by="demo"))
+    screen.export_text = tr._("Written to the USB stick: {path}").format(
+        path="\n/media/demo/KIOSK/\n511602-DEMO-01-20261127-094107.zip")
+    box = screen.ids.diag_logs
+    box.clear_widgets()
+    for line in ("11-27 09:40:58  ERROR    kiosk.platform.sync: send failed: certificate "
+                 "verify failed", "11-27 09:41:03  WARNING  kiosk.operations.service_state:"
+                 " out of service switched on by a technician"):
+        box.add_widget(LogRow(text=line, problem="ERROR" in line))
+    screen.ids.diag_scroll.scroll_y = 0
+
+
+def _out_of_service(app, halls: bool = False) -> None:
+    """The citizens' out-of-service screen, shown directly: the app's switch stays off, so
+    the states after this one start from the attract screen as usual."""
+    screen = app.screen("out_of_service")
+    app.show("out_of_service", remember=False)
+    if halls:
+        from screens.i18n import tr
+
+        screen.elsewhere = tr._("You can also go to:") + "\n" + "\n".join((
+            "• 广安区政务服务中心，广安区金安大道二段，周一至周五 9:00-17:00",
+            "• 广安区政务服务中心（24小时自助区），广安区金安大道二段"))
+
+
 TECHNICIAN_STATES: dict[str, Callable[[object], None]] = {
     "technician-pin": lambda app: _pin(app, Entry("ready", tries_left=3), typed=4),
     "technician-pin-wrong": lambda app: _pin(app, Entry("wrong", tries_left=2)),
@@ -64,5 +111,8 @@ TECHNICIAN_STATES: dict[str, Callable[[object], None]] = {
     "technician-pin-none": lambda app: _pin(app, Entry("no_pin")),
     "diagnostics": _diagnostics,
     "diagnostics-problems": _problems,
+    "diagnostics-panels": _panels,
+    "out-of-service": _out_of_service,
+    "out-of-service-halls": lambda app: _out_of_service(app, halls=True),
 }
 """State name -> how to reach it from the attract screen."""

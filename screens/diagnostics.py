@@ -11,6 +11,13 @@ screen and forgets the technician: the next visit needs the PIN again.
   and are handed to the UI thread with Clock; the statuses are also read once a second.
 - Outbox: counts per state, how old the oldest unsent application is, how many are
   quarantined, and "Sync now", which wakes the sync thread.
+- Paper: slips printed since the last refill, low at 80 % of a roll or when the sensor
+  says so (kiosk.operations.paper), and "Paper refilled".
+- Network and platform: /health asked three times on a worker thread (round trips, clock
+  skew, a failure in words, key problems: kiosk.operations.network_check).
+- Out of service: the technician's switch and the automatic state (service_state).
+- Export: the diagnostic bundle to a USB stick when one is mounted, else data_dir/exports.
+- Recent log lines (already redacted when written), errors / warnings / all.
 
 Every action is audited through kiosk.operations.technician (who, what, a short detail).
 """
@@ -20,6 +27,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from urllib.parse import urlsplit
 
 from kivy.app import App
 from kivy.clock import Clock
@@ -27,6 +35,7 @@ from kivy.core.window import Window
 from kivy.lang import Builder
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.label import Label
 from kivy.uix.screenmanager import Screen
 
 from kiosk.operations.device_checks import (
@@ -37,6 +46,7 @@ from kiosk.operations.device_checks import (
     reconnect,
     test_slip,
 )
+from kiosk.operations.log_tail import recent_lines
 from kiosk.operations.technician import TechnicianAccess
 from screens import widgets  # noqa: F401 - registers KButton, Header and the shared kv rules
 from screens.i18n import tr
@@ -138,6 +148,18 @@ class DiagnosticsScreen(Screen):
     outbox_text = StringProperty("")
     sync_result = StringProperty("")
     testing_card = BooleanProperty(False)
+    paper_text = StringProperty("")
+    paper_low = BooleanProperty(False)
+    paper_result = StringProperty("")
+    network_text = StringProperty("")
+    network_ok = BooleanProperty(True)
+    checking_network = BooleanProperty(False)
+    service_text = StringProperty("")
+    out_of_service = BooleanProperty(False)  # the manual switch is on
+    service_down = BooleanProperty(False)  # either switch is on: citizens are turned away
+    export_text = StringProperty("")
+    exporting = BooleanProperty(False)
+    log_level = StringProperty("errors")
     technician_actions = ("diag_exit", "language", "large_text")
     """What the accessibility audit expects on this screen instead of the citizens' bar."""
 
@@ -151,6 +173,9 @@ class DiagnosticsScreen(Screen):
         self._polls: list = []
         self._card_test: CardReadTest | None = None
         self._printer = None
+        self._sensor = "unknown"  # the printer's paper sensor, from the last device rows
+        self._network = None  # the last network check (kiosk.operations.network_check)
+        self._network_round = 0  # a check's result is shown only if no newer one began
 
     def on_kv_post(self, base_widget) -> None:
         super().on_kv_post(base_widget)
@@ -177,8 +202,13 @@ class DiagnosticsScreen(Screen):
         self._idle()
         self.refresh_devices()
         self.refresh_outbox()
+        self.refresh_paper()
+        self.show_service(self.watch().state)
+        self.show_logs(self.log_level)
+        self.check_network(audited=False)
         self._polls = [Clock.schedule_interval(lambda _dt: self.refresh_devices(), 1.0),
-                       Clock.schedule_interval(lambda _dt: self.refresh_outbox(), OUTBOX_EVERY)]
+                       Clock.schedule_interval(lambda _dt: self.refresh_outbox(), OUTBOX_EVERY),
+                       Clock.schedule_interval(lambda _dt: self.refresh_paper(), OUTBOX_EVERY)]
 
     def on_leave(self, *args) -> None:
         app = App.get_running_app()
@@ -193,6 +223,7 @@ class DiagnosticsScreen(Screen):
             self._printer.forget()
         self.who = ""
         self.print_result = self.card_result = self.sync_result = ""
+        self.paper_result = self.export_text = ""
 
 
     def on_language(self, _language: str) -> None:
@@ -200,6 +231,11 @@ class DiagnosticsScreen(Screen):
         if self.who:
             self.refresh_devices()
             self.refresh_outbox()
+            self.refresh_paper()
+            self.show_service(self.watch().state)
+            self.show_logs(self.log_level)
+            if self._network is not None:
+                self._show_network(self._network)
 
     def _touched(self, *_args) -> None:
         self._idle.cancel()
@@ -233,6 +269,9 @@ class DiagnosticsScreen(Screen):
         hub = App.get_running_app().services.devices
         for row in device_rows(hub, self.errors):  # type: ignore[arg-type]
             self.cards[row.device].show(row)
+            if row.device == "printer" and row.paper != self._sensor:
+                self._sensor = row.paper or "unknown"
+                self.refresh_paper()
 
     def test_print(self) -> None:
         """Print the test slip on a worker thread; the outcome comes back by Clock."""
@@ -338,6 +377,208 @@ class DiagnosticsScreen(Screen):
             time=time.strftime("%H:%M:%S"))
         self.audit("sync_now", "sync pass asked for")
         Clock.schedule_once(lambda _dt: self.refresh_outbox(), 2.0)
+
+
+    # -- paper ---------------------------------------------------------------------------
+    def watch(self):
+        """The app's paper counter and out-of-service switches (screens/service_watch)."""
+        return App.get_running_app().service_watch
+
+    def refresh_paper(self) -> None:
+        """Slips since the last refill, and whether to bring a new roll."""
+        try:
+            state = self.watch().paper.state(self._sensor)
+        except Exception as error:  # a database busy or full: say so, keep the screen
+            self.paper_text = tr._("The paper count cannot be read: {error}").format(
+                error=type(error).__name__)
+            return
+        lines = [tr._("Slips printed since the last refill: {count} of about {roll}").format(
+            count=state.slips, roll=state.roll)]
+        if state.refilled_at is not None:
+            lines.append(tr._("Last refilled: {time}").format(
+                time=time.strftime("%Y-%m-%d %H:%M", time.localtime(state.refilled_at))))
+        if state.reason == "out":
+            lines.append(tr._("The paper is out: load a new roll now."))
+        elif state.reason == "sensor":
+            lines.append(tr._("Paper low: the printer's sensor says the roll is nearly used up. Bring a new roll."))  # noqa: E501
+        elif state.reason == "count":
+            lines.append(tr._("Paper low: about {left} slips left on this roll. Bring a new "
+                              "roll.").format(left=state.left))
+        self.paper_low = state.low
+        self.paper_text = "\n".join(lines)
+
+    def refill_paper(self) -> None:
+        """A new roll was loaded: the count starts again (audited by the core)."""
+        self.watch().paper.refilled(self.who or "-")
+        self.paper_result = tr._("Paper refilled at {time}: the count starts again.").format(
+            time=time.strftime("%H:%M:%S"))
+        self.refresh_paper()
+
+    # -- network and platform ------------------------------------------------------------
+    def check_network(self, audited: bool = True) -> None:
+        """Ask the platform's /health three times on a worker thread; words by Clock. The
+        check made on opening the screen is not audited (the opening is)."""
+        if self.checking_network:
+            return
+        from kiosk.operations.network_check import check_network
+
+        config = App.get_running_app().services.config
+        self.checking_network = True
+        self.network_text = tr._("Checking the platform...")
+        self._network_round += 1
+        round_ = self._network_round
+
+        def run() -> None:
+            try:
+                report = check_network(config)
+            except Exception as error:  # never a traceback on the screen
+                report = error
+            Clock.schedule_once(lambda _dt: self._network_done(report, audited, round_))
+
+        threading.Thread(target=run, name="network-check", daemon=True).start()
+
+    def _network_done(self, report, audited: bool = False, round_: int = 0) -> None:
+        if round_ != self._network_round:
+            return  # overtaken by a newer check (or a report shown directly)
+        self.checking_network = False
+        if isinstance(report, BaseException):
+            self.network_ok = False
+            self.network_text = tr._("The check failed: {error}").format(
+                error=type(report).__name__)
+            return
+        self._network = report
+        self._show_network(report)
+        if self.who and audited:
+            self.audit("network_check", "healthy" if report.healthy else
+                       f"problem {report.problem or 'keys'}")
+
+    def show_network_report(self, report) -> None:
+        """Show ``report`` in place of any check still under way (the accessibility audit
+        shows fixed problems this way)."""
+        self._network_round += 1
+        self.checking_network = False
+        self._network = report
+        self._show_network(report)
+
+    def _show_network(self, report) -> None:
+        self.network_ok = report.healthy and not report.key_problems and \
+            report.skew_level in ("ok", "unknown")
+        # the host only: a long path would break across lines, the technician knows it
+        lines = [tr._("Platform: {url}").format(url=urlsplit(report.url).netloc or report.url)]
+        if report.healthy:
+            lines.append(tr._("Healthy: {answered} of {asked} answers").format(
+                answered=report.answered, asked=report.asked))
+        else:
+            lines.append(tr._("Not healthy: {answered} of {asked} answers").format(
+                answered=report.answered, asked=report.asked))
+        if report.rtt_ms:
+            lines.append(tr._("Round trip: {median} ms (from {low} to {high} ms)").format(
+                median=round(report.median_ms), low=round(min(report.rtt_ms)),
+                high=round(max(report.rtt_ms))))
+        if report.skew_s is not None:
+            skew = abs(report.skew_s)
+            lines.append((tr._("Clock: {seconds} s ahead of the platform") if report.skew_s > 0
+                          else tr._("Clock: {seconds} s behind the platform")).format(
+                seconds=f"{skew:.1f}"))
+            if report.skew_level == "refused":
+                lines.append(tr._("The clock is over 5 minutes off: the platform refuses this kiosk's requests. Set the time (NTP)."))  # noqa: E501
+            elif report.skew_level == "corrected":
+                lines.append(tr._("The clock is over 30 s off: check NTP on this PC."))
+        if report.explanation:
+            lines.append(tr._("Problem: {words}").format(words=report.explanation))
+        for problem in report.key_problems:
+            lines.append(tr._("Key problem: {words}").format(words=problem[:240]))
+        self.network_text = "\n".join(lines)
+
+    # -- out of service ------------------------------------------------------------------
+    def toggle_service(self) -> None:
+        """The technician's out-of-service switch (audited by the core)."""
+        self.watch().switch(not self.watch().state.manual, self.who or "-")
+        self.show_service(self.watch().state)
+
+    def show_service(self, state) -> None:
+        """The switches' state in words (the service watch calls this on a change)."""
+        self.out_of_service = state.manual
+        self.service_down = state.active
+        if state.manual:
+            text = tr._("Out of service: switched on by {who}. Citizens are sent to other terminals or the counter until you switch it off.").format(who=state.manual_by or "-")  # noqa: E501
+        elif state.automatic:
+            text = tr._("Out of service automatically: {parts} down (see kiosk diagnose). It is lifted by itself when they are back.").format(parts=state.reason or "-")  # noqa: E501
+        else:
+            text = tr._("In service: citizens can start a visit.")
+        if state.manual and state.automatic:
+            text += "\n" + tr._("Also down: {parts}.").format(parts=state.reason or "-")
+        self.service_text = text
+
+    # -- export --------------------------------------------------------------------------
+    def export_bundle(self) -> None:
+        """The diagnostic bundle on a worker thread: a USB stick if one is mounted, else
+        data_dir/exports; where it went comes back by Clock."""
+        if self.exporting:
+            return
+        from dataclasses import asdict
+
+        from kiosk.operations.export import build_bundle, default_target, usb_targets
+
+        app = App.get_running_app()
+        config = app.services.config
+        rows = [asdict(row) for row in device_rows(app.services.devices, self.errors)]
+        extra = {"network.json": self._network.to_dict()} if self._network else {}
+        on_stick = bool(usb_targets())
+        target = default_target(config)
+        self.exporting = True
+        self.export_text = tr._("Writing the diagnostic bundle...")
+
+        def run() -> None:
+            try:
+                result = build_bundle(config, target, devices=rows, extra=extra)
+            except Exception as error:  # a stick pulled out, a full disk: say so
+                result = error
+            Clock.schedule_once(lambda _dt: self._exported(result, on_stick))
+
+        threading.Thread(target=run, name="export", daemon=True).start()
+
+    def _exported(self, result, on_stick: bool) -> None:
+        self.exporting = False
+        if isinstance(result, BaseException):
+            self.export_text = tr._("The bundle could not be written: {error}").format(
+                error=type(result).__name__)
+            self.audit("export", f"failed: {type(result).__name__}")
+            return
+        # folder and file on lines of their own: a path is one long word
+        self.export_text = (tr._("Written to the USB stick: {path}") if on_stick else
+                            tr._("No USB stick found. Written to: {path}")).format(
+            path=f"\n{result.parent}/\n{result.name}")
+        self.audit("export", "to usb stick" if on_stick else "to data folder")
+
+    # -- recent log lines ----------------------------------------------------------------
+    def show_logs(self, level: str) -> None:
+        """The last 50 log records at ``level`` (errors, warnings, all), newest last."""
+        from datetime import datetime
+
+        from kiosk.operations.logs import log_path
+
+        self.log_level = level
+        box = self.ids.diag_logs
+        box.clear_widgets()
+        records = recent_lines(log_path(App.get_running_app().services.config), 50, level)
+        if not records:
+            box.add_widget(LogRow(text=tr._("No log lines at this level.")))
+        for record in records:
+            try:
+                when = datetime.fromisoformat(record.time.replace("Z", "+00:00")) \
+                    .astimezone().strftime("%m-%d %H:%M:%S")
+            except ValueError:
+                when = record.time[:19]
+            box.add_widget(LogRow(
+                text=f"{when}  {record.level:<8} {record.logger}: {record.message[:300]}",
+                problem=record.level in ("ERROR", "CRITICAL")))
+
+
+class LogRow(Label):
+    """One log record on the screen (kv rule in diagnostics.kv)."""
+
+    problem = BooleanProperty(False)
 
 
 Builder.load_file(os.path.join(os.path.dirname(__file__), "diagnostics.kv"))

@@ -63,13 +63,18 @@ def headless(ui_config_file: Path):
 
 
 def working_devices(headless) -> None:
-    """Every emulated device in working order and the app seeing it so: a printer left out of
-    paper or a reader left unplugged by one test is not the next test's failure."""
+    """Every emulated device in working order and the app seeing it so, and the kiosk in
+    service: a printer left out of paper, a reader left unplugged or the out-of-service
+    switch left on by one test is not the next test's failure."""
     devices = headless.app.services.devices
     devices.emulators.restore()
     headless.idle_until(lambda: all(devices.states().get(name) == "online"
                                     for name in ("idcard", "printer")),
                         what="reader and printer online", seconds=20)
+    watch = getattr(headless.app, "service_watch", None)
+    if watch is not None and headless.app.out_of_service:  # left on by an earlier test
+        watch.service.set_automatic(False)
+        watch.switch(False, "tests")
 
 
 @pytest.fixture()

@@ -359,3 +359,49 @@ def test_a_device_url_the_device_cannot_use_is_a_configuration_error():
         assert "usb://" in hub.statuses()["idcard"].detail
     finally:
         hub.stop()
+
+
+# --- reconnect and the printed-slip listener --------------------------------------------------
+def _open_device(supervisor):
+    """The device object the supervisor holds now (None while it is closed): the test looks
+    inside to see that a reconnect really closed it and a new one was opened."""
+    try:
+        with supervisor.use() as device:
+            return device
+    except Exception:
+        return None
+
+
+@pytest.mark.parametrize("name", ["idcard", "printer"])
+def test_reconnect_closes_the_device_and_the_supervisor_opens_a_new_one(hub: DeviceHub, name):
+    supervisor = {"idcard": hub._reader, "printer": hub._printer}[name]
+    before = _open_device(supervisor)
+    assert before is not None
+    hub.reconnect(name)
+    wait_until(lambda: _open_device(supervisor) not in (None, before), 10, "reopened")
+    wait_until(lambda: hub.states()[name] == "online", 10, "online again")
+    if name == "printer":
+        assert hub.print_receipt(RECEIPT).printed
+
+
+def test_reconnect_reopens_the_camera_and_refuses_unknown_names(hub: DeviceHub):
+    camera = hub._camera
+    assert camera is not None
+    hub.reconnect("camera")
+    assert hub._camera is not None and hub._camera is not camera
+    wait_until(lambda: hub.latest_frame() is not None, 10, "frames after reconnect")
+    with pytest.raises(ValueError, match="idcard, printer or camera"):
+        hub.reconnect("scanner")
+
+
+def test_printed_listener_hears_each_printed_slip_only(hub: DeviceHub):
+    heard: list[PrintOutcome] = []
+    hub.add_printed_listener(heard.append)
+    assert hub.print_receipt(RECEIPT).printed
+    hub.emulators.set_paper("out")
+    assert not hub.print_receipt(RECEIPT).printed
+    hub.emulators.set_paper("low")
+    assert hub.print_receipt(RECEIPT).printed
+    hub.remove_printed_listener(heard.append)
+    hub.print_receipt(RECEIPT)
+    assert [outcome.paper_low for outcome in heard] == [False, True]

@@ -4,6 +4,7 @@ the masked card read test, exit, the idle close and the audit."""
 
 from __future__ import annotations
 
+import math
 import re
 import time
 from pathlib import Path
@@ -193,3 +194,155 @@ def test_without_any_pin_the_screen_says_how_to_set_one(kiosk, tmp_path: Path):
         assert kiosk.app.screen("technician_pin").ids.pin_ok.disabled
     finally:
         access(kiosk).set_pin("demo", PIN)
+
+
+# --- paper, out of service, export (issue 15, second part) ---------------------------------
+def service_off(kiosk) -> None:
+    """Both out-of-service switches off, as the next test expects the kiosk."""
+    from kiosk.operations.service_state import OutOfService
+
+    watch = kiosk.app.service_watch
+    if watch.service.now().manual:
+        watch.service.switch(False, "test")
+    watch.service.set_automatic(False)
+    watch.apply(OutOfService())
+    kiosk.pump(2)
+
+
+def test_paper_counts_each_printed_slip_warns_before_the_end_and_refill_resets(
+        technician, tmp_path: Path):
+    kiosk = technician
+    watch = kiosk.app.service_watch
+    screen = open_diagnostics(kiosk, tmp_path)
+    before = watch.paper.state().slips
+    roll = watch.paper.roll_slips
+    watch.paper.roll_slips = math.ceil((before + 2) / 0.8)  # 80 % reached two slips on
+    try:
+        run(kiosk, [{"paper": "ok"}, {"tap": "diag_test_print"},
+                    {"expect_text": "测试凭条已打印", "seconds": 20}], tmp_path, fresh=False)
+        assert watch.paper.state().slips == before + 1  # the hub's printed slip was counted
+        screen.refresh_paper()
+        assert f"已打印凭条：{before + 1} 张" in screen.paper_text
+        watch.paper.printed()  # another slip, printed by a citizen's visit
+        screen.refresh_paper()
+        assert screen.paper_low and "纸张不足" in screen.paper_text
+        run(kiosk, [{"tap": "diag_paper_refilled"}, {"expect_text": "重新开始计数"}], tmp_path,
+            fresh=False)
+        assert watch.paper.state().slips == 0
+        assert not screen.paper_low and "已打印凭条：0 张" in screen.paper_text
+    finally:
+        watch.paper.roll_slips = roll
+    row = access(kiosk).audit(limit=1)[0]
+    assert (row.who, row.what) == ("demo", "paper_refilled")
+
+
+def test_out_of_service_switch_blocks_visits_and_the_technician_still_gets_in(
+        technician, tmp_path: Path):
+    kiosk = technician
+    app = kiosk.app
+    open_diagnostics(kiosk, tmp_path)
+    try:
+        run(kiosk, [{"tap": "diag_service_switch"}, {"expect_text": "由 demo 开启"},
+                    {"tap": "diag_exit"}, {"wait_screen": "out_of_service"},
+                    {"expect_text": "本终端暂停服务"}, {"expect_text": "其他自助终端"}],
+            tmp_path, fresh=False)
+        window = app.root_window
+        kiosk.tap_at(window.width / 2, window.height / 2)  # a citizen touches the screen
+        kiosk.pump(5)
+        assert app.manager.current == "out_of_service" and not app.services.session.active
+        app.end_session()  # what every visit's end does: still out of service
+        kiosk.pump(2)
+        assert app.manager.current == "out_of_service"
+        run(kiosk, [{"long_press": "technician_corner"}, {"wait_screen": "technician_pin"},
+                    {"tap": "pin_back"}, {"wait_screen": "out_of_service"},
+                    {"keys": "ctrl+alt+d"}, {"wait_screen": "technician_pin"},
+                    {"type": PIN}, {"tap": "pin_ok"}, {"wait_screen": "diagnostics"},
+                    {"tap": "diag_service_switch"}, {"expect_text": "正常服务中"},
+                    {"tap": "diag_exit"}, {"wait_screen": "attract"}, {"start": True},
+                    {"wait_screen": "home"}], tmp_path, fresh=False)
+        assert app.services.session.active
+    finally:
+        service_off(kiosk)
+    whats = [(row.what, row.detail) for row in access(kiosk).audit(limit=20)
+             if row.what == "out_of_service"]
+    assert whats[:2] == [("out_of_service", "switched off"), ("out_of_service", "switched on")]
+
+
+def test_a_key_refused_takes_the_kiosk_out_of_service_until_it_is_fixed(kiosk, tmp_path: Path):
+    """A real condition every journey needs: the platform key readable by others is
+    refused (applications and sync stop; diagnose says down)."""
+    app = kiosk.app
+    monitor = app.service_watch.monitor
+    key = app.services.config.platform.key_file
+    mode = key.stat().st_mode & 0o777
+    try:
+        key.chmod(0o644)
+        monitor.round()
+        kiosk.pump(3)
+        assert app.manager.current == "attract"  # one bad round is not enough
+        state = monitor.round()
+        assert state.automatic and "keys" in state.reason
+        pump_until(kiosk, lambda: app.manager.current == "out_of_service",
+                   what="out of service automatically")
+        key.chmod(mode)
+        assert not monitor.round().active
+        pump_until(kiosk, lambda: app.manager.current == "attract", what="back in service")
+    finally:
+        key.chmod(mode)
+        service_off(kiosk)
+
+
+def test_export_from_the_screen_writes_a_bundle_without_citizen_data(technician,
+                                                                     tmp_path: Path):
+    import zipfile
+
+    from kiosk.operations.export import EXPORT_DIR
+
+    kiosk = technician
+    controls = kiosk.app.services.devices.emulators
+    screen = open_diagnostics(kiosk, tmp_path)
+    controls.card_on("resident")  # a card read on the screen first: only its mask may stay
+    try:
+        run(kiosk, [{"tap": "diag_card_test"}, {"expect_text": "已读卡：", "seconds": 20}],
+            tmp_path, fresh=False)
+    finally:
+        controls.card_off()
+    folder = kiosk.app.services.config.storage.data_dir / EXPORT_DIR
+    before = set(folder.glob("*.zip"))
+    run(kiosk, [{"tap": "diag_export"}, {"expect_text": "未发现U盘，已写入", "seconds": 30}],
+        tmp_path, fresh=False)
+    written = set(folder.glob("*.zip")) - before
+    assert len(written) == 1 and next(iter(written)).name in screen.export_text
+    card = SAMPLE_CARDS["resident"].identity
+    with zipfile.ZipFile(next(iter(written))) as bundle:
+        text = b"\n".join(bundle.read(name) for name in bundle.namelist()).decode("utf-8")
+        assert "devices.json" in bundle.namelist()
+    for secret in (card.id_number, card.name, card.address, "19900307"):
+        assert secret not in text, secret
+    assert access(kiosk).audit(limit=1)[0].what == "export"
+
+
+def test_log_lines_by_level(technician, tmp_path: Path):
+    import logging
+
+    from kiosk.operations.logs import setup_logging
+
+    kiosk = technician
+    # the shared test app logs nowhere; the kiosk's own set-up (as `kiosk run` makes it)
+    setup = setup_logging(kiosk.app.services.config, console=False)
+    try:
+        logging.getLogger("kiosk.test_ui").error("diagnostics test error line, card %s",
+                                                 SAMPLE_CARDS["resident"].identity.id_number)
+        logging.getLogger("kiosk.test_ui").info("diagnostics test info line")
+    finally:
+        setup.close()
+    screen = open_diagnostics(kiosk, tmp_path)
+    run(kiosk, [{"tap": "diag_logs_warnings"}, {"tap": "diag_logs_errors"}], tmp_path,
+        fresh=False)
+    rows = [row.text for row in screen.ids.diag_logs.children]
+    assert any("ERROR" in row and "diagnostics test error line" in row for row in rows)
+    assert not any("diagnostics test info line" in row for row in rows)
+    assert not any(SAMPLE_CARDS["resident"].identity.id_number in row for row in rows)
+    run(kiosk, [{"tap": "diag_logs_all"}], tmp_path, fresh=False)
+    rows = [row.text for row in screen.ids.diag_logs.children]
+    assert any("INFO" in row and "diagnostics test info line" in row for row in rows)

@@ -5,7 +5,8 @@ from one line of standard input instead, for provisioning scripts, and ``--if-no
 it only on a kiosk where no technician has a PIN yet (``make demo`` uses both, so a demo PIN
 never replaces a real one). A PIN is never an argument: it would stay in the shell history
 and in ``ps`` output. ``list`` shows names and when their PIN was set, ``audit`` the latest
-entries and actions, ``remove`` forgets a technician.
+entries and actions, ``remove`` forgets a technician, ``export [--to DIR]`` writes the
+diagnostic bundle (kiosk.operations.export).
 
 Exit codes, as in the other commands: 0 done, 1 the kiosk could not do it (no such
 technician, the database cannot be opened), 2 the input is wrong (a trivial PIN, two
@@ -18,12 +19,13 @@ import argparse
 import getpass
 import sys
 from datetime import datetime
+from pathlib import Path
 
 from kiosk.config import KioskConfig, load_config
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``technician`` with ``set-pin``, ``list``, ``audit`` and ``remove``."""
+    """Add ``technician`` with ``set-pin``, ``list``, ``audit``, ``remove`` and ``export``."""
     parser = subparsers.add_parser(
         "technician", help="technicians' PINs for the diagnostics screen, and their audit",
         description="Technicians open the diagnostics screen (a 3 s press on the attract "
@@ -51,6 +53,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove = actions.add_parser("remove", help="forget a technician's PIN")
     remove.add_argument("name", metavar="NAME")
     remove.set_defaults(func=cmd_remove)
+    export = actions.add_parser(
+        "export", help="write a diagnostic bundle (.zip) for the support desk",
+        description="Config without secrets, redacted logs, device states, the diagnose "
+                    "report, queue counts, the technician audit and versions, in one zip. "
+                    "No key material and no citizen data.")
+    export.add_argument("--to", type=Path, default=None, metavar="DIR",
+                        help="folder to write into (default: data_dir/exports)")
+    export.set_defaults(func=cmd_export)
 
 
 def _access(config: KioskConfig):
@@ -148,6 +158,22 @@ def cmd_remove(args: argparse.Namespace) -> int:
         print(f"kiosk technician remove: no technician {args.name}", file=sys.stderr)
         return 1
     print(f"{args.name} removed")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write the diagnostic bundle and say where; audited as done by ``cli``."""
+    from kiosk.operations.export import EXPORT_DIR, build_bundle
+    from offline_cache.errors import CacheError
+
+    config = load_config(args.config)
+    target = args.to or config.storage.data_dir / EXPORT_DIR
+    try:
+        path = build_bundle(config, target)
+        _access(config).record("cli", "export", "bundle written")
+    except (CacheError, OSError) as error:
+        return _fail("export", error)
+    print(f"diagnostic bundle written: {path}")
     return 0
 
 

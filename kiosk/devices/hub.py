@@ -286,6 +286,7 @@ class DeviceHub:
         self.card_interval = card_interval
         self._channel = _SignalledChannel()
         self._listeners: list[Callable[[DeviceEvent], None]] = []
+        self._printed_listeners: list[Callable[[PrintOutcome], None]] = []
         self._listeners_lock = threading.Lock()
         self._lock = threading.RLock()  # start and stop
         self._watch_lock = threading.Lock()
@@ -444,8 +445,31 @@ class DeviceHub:
             outcome, retry = self._print_once(receipt)
             if not retry or time.monotonic() >= deadline:
                 metrics.count_receipt(outcome.problem)  # one count per receipt, not per try
+                if outcome.printed:
+                    self._tell_printed(outcome)
                 return outcome
             time.sleep(0.25)  # the supervisor reconnects, a busy line answers again
+
+    def add_printed_listener(self, listener: Callable[[PrintOutcome], None]) -> None:
+        """Call ``listener`` after every slip this hub printed (receipts, test slips,
+        guides), on the printing thread: the paper counter counts the roll down with it.
+        A slip that was not printed is not reported (it used no paper worth counting)."""
+        with self._listeners_lock:
+            self._printed_listeners.append(listener)
+
+    def remove_printed_listener(self, listener: Callable[[PrintOutcome], None]) -> None:
+        """Stop calling ``listener`` (no error if it was not added)."""
+        with self._listeners_lock, contextlib.suppress(ValueError):
+            self._printed_listeners.remove(listener)
+
+    def _tell_printed(self, outcome: PrintOutcome) -> None:
+        with self._listeners_lock:
+            listeners = list(self._printed_listeners)
+        for listener in listeners:
+            try:
+                listener(outcome)
+            except Exception:  # a counter that fails must not turn a printed slip into a fault
+                log.exception("printed-slip listener failed")
 
     def _print_once(self, receipt: Receipt) -> tuple[PrintOutcome, bool]:
         """One attempt, and whether another may follow: only when nothing was sent and the
@@ -465,6 +489,31 @@ class DeviceHub:
             log.error("printing failed: %s", type(error).__name__)
             return PrintOutcome(False, "failed"), False
         return PrintOutcome(True, None, paper_low=report.reason == "paper_low"), False
+
+    # --- reconnecting ---------------------------------------------------------------------
+    def reconnect(self, name: str) -> None:
+        """Close device ``name`` (``idcard``, ``printer``, ``camera``) and let it open again,
+        as pulling and replugging its cable would: a technician's first remedy for a device
+        that answers wrongly without being reported lost.
+
+        The reader and the printer are closed under their supervisor's lock, so a print or a
+        read under way finishes first (this may wait seconds: call it from a worker thread);
+        the supervisor opens them again on its next round, within a second. The camera is
+        released and opened again at once. ValueError for any other name.
+        """
+        if name == "camera":
+            self.release_camera()
+            self.use_camera()
+            return
+        supervisors: dict[str, DeviceSupervisor[Any]] = {"idcard": self._reader,
+                                                         "printer": self._printer}
+        if name not in supervisors:
+            raise ValueError(f"no device {name!r}: idcard, printer or camera")
+        supervisor = supervisors[name]
+        # DeviceSupervisor has no public "drop" yet (drivers/ is another part's); the hub owns
+        # its supervisors, so this is the one place that reaches inside them
+        with supervisor._lock:
+            supervisor._drop()
 
     # --- the camera -----------------------------------------------------------------------
     def use_camera(self) -> None:

@@ -153,16 +153,6 @@ class CardReadTest:
 
 
 def reconnect(hub: DeviceHub, device: str) -> None:
-    """Close ``device`` and let it open again, as pulling and replugging its cable would.
-
-    The camera is released and opened again. The reader and the printer are dropped by
-    their supervisor, which reopens them on its next round (within a second).
-    DeviceHub has no public call for this yet, so it reaches the supervisor here.
-    """
-    if device == "camera":
-        hub.release_camera()
-        hub.use_camera()
-        return
-    supervisor = {"idcard": hub._reader, "printer": hub._printer}[device]
-    with supervisor._lock:  # waits for a print or read under way: call from a worker thread
-        supervisor._drop()
+    """Close ``device`` and let it open again (:meth:`DeviceHub.reconnect`); may wait for a
+    print or read under way, so the screen calls it from a worker thread."""
+    hub.reconnect(device)

@@ -284,6 +284,7 @@ class KioskCollector:
         yield info
         yield from self._devices()
         yield from self._outbox()
+        yield from self._service()
         yield from self._platform()
         yield from self._events(self.tally.snapshot())
 
@@ -352,6 +353,34 @@ class KioskCollector:
             "kiosk_outbox_oldest_unsent_age_seconds",
             "Age of the oldest application not yet acknowledged (0 when none waits).",
             value=age)
+
+    def _service(self) -> Iterator[Metric]:
+        """Paper used since the last refill and the out-of-service switch, read from the
+        kiosk database like the outbox (kiosk.operations.paper, service_state)."""
+        from prometheus_client.core import GaugeMetricFamily
+
+        database = self.sources.database
+        if database is None or not database.exists():
+            return
+        try:
+            conn = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True,
+                                   timeout=1.0)
+            try:
+                paper = conn.execute("SELECT slips FROM paper_roll").fetchone()
+                service = conn.execute(
+                    "SELECT manual, automatic FROM service_state").fetchone()
+            finally:
+                conn.close()
+        except sqlite3.Error:  # an older schema, a busy file: the outbox gauge says so
+            return
+        yield GaugeMetricFamily(
+            "kiosk_paper_slips_since_refill",
+            "Slips printed since a technician last marked the paper refilled.",
+            value=float(paper[0]) if paper else 0.0)
+        yield GaugeMetricFamily(
+            "kiosk_out_of_service",
+            "1 while citizens are shown the out-of-service screen (switch or automatic).",
+            value=1.0 if service and (service[0] or service[1]) else 0.0)
 
     def _platform(self) -> Iterator[Metric]:
         from prometheus_client.core import GaugeMetricFamily
