@@ -12,9 +12,12 @@ words: never citizen data.
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 
-from offline_cache.database import transaction
+from offline_cache.database import open_database, transaction
 
 PRINTER = "printer"
 """The one row of ``paper_roll``: the kiosk has one receipt printer."""
@@ -107,3 +110,14 @@ class ServiceStore:
                 "automatic = excluded.automatic, auto_reason = excluded.auto_reason, "
                 "auto_since = excluded.auto_since",
                 (KIOSK, int(on), reason if on else "", at if on else None))
+
+
+@contextmanager
+def opened(database: Path) -> Iterator[ServiceStore]:
+    """A :class:`ServiceStore` on its own short connection, closed after use: the UI thread,
+    the monitor's thread and the metrics exporter each open one when they need it."""
+    conn = open_database(database)
+    try:
+        yield ServiceStore(conn)
+    finally:
+        conn.close()

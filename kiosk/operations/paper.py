@@ -15,13 +15,12 @@ usual mix (about 250 receipts on an 80 m roll).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
-from offline_cache.database import open_database
-from offline_cache.service_store import ServiceStore
+from offline_cache.service_store import ServiceStore, opened
 
 __all__ = ["LOW_FRACTION", "PaperCounter", "PaperState"]
 
@@ -84,13 +83,8 @@ class PaperCounter:
         self.roll_slips = roll_slips
         self.clock = clock
 
-    @contextmanager
-    def _store(self) -> Iterator[ServiceStore]:
-        conn = open_database(self.database)
-        try:
-            yield ServiceStore(conn)
-        finally:
-            conn.close()
+    def _store(self) -> AbstractContextManager[ServiceStore]:
+        return opened(self.database)
 
     def printed(self, _outcome: object = None) -> int:
         """One slip printed (the hub's printed-slip listener); the new count."""

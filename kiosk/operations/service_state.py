@@ -29,14 +29,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from offline_cache.database import open_database
-from offline_cache.service_store import ServiceRow, ServiceStore
+from offline_cache.service_store import ServiceRow, ServiceStore, opened
 
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
@@ -115,13 +114,8 @@ class ServiceState:
         self.database = Path(database)
         self.clock = clock
 
-    @contextmanager
-    def _store(self) -> Iterator[ServiceStore]:
-        conn = open_database(self.database)
-        try:
-            yield ServiceStore(conn)
-        finally:
-            conn.close()
+    def _store(self) -> AbstractContextManager[ServiceStore]:
+        return opened(self.database)
 
     def now(self) -> OutOfService:
         """Both switches as stored."""
