@@ -312,7 +312,10 @@ def test_ctrl_c_exits_130_quietly(tmp_path: Path) -> None:
         time.sleep(0.05)
     time.sleep(0.3)
     process.send_signal(signal.SIGINT)
-    _out, err = process.communicate(timeout=30)
+    # stdin stays open until the command has ended: closing it at once (communicate) could
+    # hand a loaded machine's late reader an end of file instead of the interrupt
+    process.wait(timeout=30)
+    _out, err = process.communicate()
     assert process.returncode == EX_INTERRUPTED
     assert err == ""
     assert read_records(log_file.parent)[-1]["message"] == "kiosk queue add interrupted"
