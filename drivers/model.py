@@ -50,6 +50,21 @@ class SupplyState(StrEnum):
     NOT_SUPPORTED = "notSupported"
 
 
+PAPER_LEVELS: dict[SupplyState, str] = {
+    SupplyState.FULL: "ok", SupplyState.LOW: "low", SupplyState.OUT: "out",
+    SupplyState.JAMMED: "out"}
+"""Receipt paper in the kiosk's words: a jam stops printing as an empty roll does."""
+
+
+def paper_level(supply: SupplyState | str | None) -> str:
+    """``ok`` / ``low`` / ``out`` for a paper sensor's state (or its value), else ``unknown``:
+    one reading for the diagnostics screen, ``kiosk diagnose`` and the metrics."""
+    try:
+        return PAPER_LEVELS.get(SupplyState(supply), "unknown")
+    except ValueError:
+        return "unknown"
+
+
 class ErrorAction(StrEnum):
     """What it takes to clear an error: who must do what."""
 

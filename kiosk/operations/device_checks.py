@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from drivers.idcard.identity import mask_number
-from drivers.model import DeviceState, DeviceStatus, ErrorAction, SupplyState
+from drivers.model import DeviceState, DeviceStatus, ErrorAction, paper_level
 from drivers.printer.layout import Receipt
 from drivers.printer.testslip import printer_test_slip
 from kiosk.devices.hub import CardEvent, DeviceHub
@@ -24,9 +24,6 @@ from kiosk.devices.hub import CardEvent, DeviceHub
 DEVICES = ("idcard", "printer", "camera")
 """The devices of the panel, in the order a citizen meets them."""
 
-PAPER = {SupplyState.FULL: "ok", SupplyState.LOW: "low", SupplyState.OUT: "out",
-         SupplyState.JAMMED: "out"}
-"""The printer's paper sensor -> ``ok`` / ``low`` / ``out`` (anything else: ``unknown``)."""
 
 ACTIONS = ("none", "wait", "reconnect", "load_paper", "clear", "maintenance",
            "configuration", "restart")
@@ -72,7 +69,7 @@ def row_for(device: str, status: DeviceStatus, state: str,
     """One row: the state, the paper, the last error and the action that clears it."""
     paper = None
     if device == "printer":
-        paper = PAPER.get(status.supplies.get("paper", SupplyState.UNKNOWN), "unknown")
+        paper = paper_level(status.supplies.get("paper"))
     ok = state in (DeviceState.ONLINE.value, "standby")
     message, error_action = error if error else ("", None)
     if ok:

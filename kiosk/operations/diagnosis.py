@@ -393,11 +393,6 @@ def _master_key_not_made_yet(config: KioskConfig) -> bool:
 
 # --------------------------------------------------------------------------- devices
 
-_PAPER_WORDS = {"full": "ok", "low": "low", "out": "out", "jammed": "out"}
-"""XFS supply states as the report names paper: ok, low, out (anything else: unknown);
-as kiosk.operations.device_checks.PAPER names them for the screen."""
-
-
 def _device_finding(name: str, url: Any, state: str, detail: str, seconds: float,
                     action: str, *, media: str = "unknown",
                     supplies: Mapping[str, str] | None = None,
@@ -488,6 +483,7 @@ def check_printer(config: KioskConfig) -> Finding:
     code on screen.
     """
     from drivers.device_url import DeviceURLError
+    from drivers.model import paper_level
     from drivers.printer.connect import open_printer
     from drivers.printer.driver import PrinterError
 
@@ -509,7 +505,7 @@ def check_printer(config: KioskConfig) -> Finding:
     seconds = time.perf_counter() - started
     status = report.status
     paper_state = status.supplies.get("paper")
-    paper = _PAPER_WORDS.get(getattr(paper_state, "value", ""), "unknown")
+    paper = paper_level(paper_state)
     detail = f"{status.detail}, paper {paper}"
     action = _PRINTER_ACTIONS.get(report.reason, "" if report.ready else
                                   "power-cycle the printer")

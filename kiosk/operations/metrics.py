@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from drivers.model import paper_level
+
 if TYPE_CHECKING:  # prometheus_client is imported when the exporter starts, not at start-up
     from prometheus_client.metrics_core import Metric
 
@@ -73,7 +75,6 @@ DEVICE_STATES = ("starting", "online", "offline", "powerOff", "noDevice", "hardw
 UP_STATES = frozenset({"online", "deviceBusy", "standby", "starting"})
 """States in which a device can serve the next citizen (``kiosk_device_up`` = 1)."""
 PAPER_LEVELS = ("ok", "low", "out", "unknown")
-_PAPER = {"full": "ok", "low": "low", "out": "out"}  # SupplyState value -> level
 RECEIPT_OUTCOMES = ("printed", "paper_out", "cover_open", "offline", "failed")
 """``printed`` and kiosk.devices.hub.PRINT_PROBLEMS."""
 SYNC_ERROR_CLASSES = ("transient", "rate_limited", "auth", "clock", "missing_attachment",
@@ -311,7 +312,7 @@ class KioskCollector:
         yield up
         printer = statuses.get("printer")
         supply = printer.supplies.get("paper") if printer is not None else None
-        level = _PAPER.get(str(supply.value) if supply is not None else "", "unknown")
+        level = paper_level(supply)
         paper = GaugeMetricFamily(
             "kiosk_printer_paper", "1 for the receipt paper's level now (ok, low, out, unknown).",
             labels=["level"])

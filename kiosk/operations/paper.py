@@ -93,7 +93,7 @@ class PaperCounter:
 
     def state(self, sensor: str | None = None) -> PaperState:
         """The count now, low or not given the printer's ``sensor`` (ok, low, out,
-        unknown; device_checks.PAPER words)."""
+        unknown; drivers.model.paper_level words)."""
         with self._store() as store:
             row = store.paper()
         return PaperState(row.slips, self.roll_slips, row.refilled_at,
