@@ -18,8 +18,9 @@ class HomeScreen(KioskScreen):
 
     def on_kv_post(self, base_widget) -> None:
         super().on_kv_post(base_widget)
-        # strong references: ids are weak, and a tile a profile hides may come back later
-        self._tiles = {name: self.ids[name] for name in HOME_SERVICES}
+        # strong references (``__self__``): ids hold weak proxies, and a tile a profile
+        # hides is out of the tree, so only this dict keeps it alive until it comes back
+        self._tiles = {name: self.ids[name].__self__ for name in HOME_SERVICES}
         app = App.get_running_app()
         self.on_site(getattr(app, "site", None))
 

@@ -85,3 +85,27 @@ def test_a_bank_profile_pushed_while_running_changes_home_and_search(kiosk):
         profiles.platform_has_none(901)  # back to the shared app's own (no) profile
         kiosk.pump(3)
     assert "appointment" in home.offered() and app.services.catalog.count() == 1135
+
+
+def test_tiles_a_profile_hides_come_back_after_garbage_collection(kiosk):
+    """A hidden tile is out of the widget tree; only the screen's own reference keeps it
+    (the kv ids are weak proxies). It must survive a collection and come back."""
+    import gc
+    import weakref
+
+    app = kiosk.app
+    profiles = app.services.profiles
+    home = app.screen("home")
+    app.end_session()
+    hidden = weakref.ref(home.ids["appointment"].__self__)
+    try:
+        assert profiles.apply_pushed(BANK.read_bytes(), 910)
+        kiosk.pump(3)
+        assert "appointment" not in home.offered()
+        gc.collect()
+        assert hidden() is not None, "the hidden tile was collected: it could never come back"
+    finally:
+        profiles.platform_has_none(911)
+        kiosk.pump(3)
+    assert "appointment" in home.offered()
+    assert hidden() in home.ids.tiles.children
