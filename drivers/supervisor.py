@@ -83,6 +83,14 @@ class DeviceSupervisor(DeviceThread, Generic[Device]):
                 raise DeviceUnavailable(self.name, self.status)
             yield self._device
 
+    def reconnect(self) -> None:
+        """Close the device so that the next round opens it again, as replugging its cable
+        would: for a device that answers wrongly without being reported lost. An operation
+        under way finishes first (the lock), so this may wait: call it from a worker
+        thread. The thread opens the device again within one interval."""
+        with self._lock:
+            self._drop()
+
     def _drop(self) -> None:
         if self._device is not None:
             with contextlib.suppress(Exception):

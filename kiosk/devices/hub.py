@@ -509,11 +509,7 @@ class DeviceHub:
                                                          "printer": self._printer}
         if name not in supervisors:
             raise ValueError(f"no device {name!r}: idcard, printer or camera")
-        supervisor = supervisors[name]
-        # DeviceSupervisor has no public "drop" yet (drivers/ is another part's); the hub owns
-        # its supervisors, so this is the one place that reaches inside them
-        with supervisor._lock:
-            supervisor._drop()
+        supervisors[name].reconnect()
 
     # --- the camera -----------------------------------------------------------------------
     def use_camera(self) -> None:
