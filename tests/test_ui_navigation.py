@@ -55,9 +55,18 @@ def test_home_catalogue_guide_and_back(kiosk):
     assert all(item["detail"].startswith(department) for item in catalogue.ids.matters.data)
 
     first = catalogue.ids.matters.data[0]
-    kiosk.idle_until(lambda: any(view.item_code == first["item_code"] for view in
-                                 catalogue.ids.matters.view_adapter.views.values()),
-                     what="the first matter row drawn")
+    matters = catalogue.ids.matters
+    assert matters.scroll_y == 1, "a new group's list starts at its top"
+    try:
+        kiosk.idle_until(lambda: any(view.item_code == first["item_code"]
+                                     for view in matters.view_adapter.views.values()),
+                         what="the first matter row drawn", seconds=15)
+    except TimeoutError as error:  # say what the list was doing (a CI run once hit this)
+        drawn = sorted(matters.view_adapter.views)
+        raise AssertionError(f"{error}; scroll_y {matters.scroll_y:.3f}, list height "
+                             f"{matters.height:.0f}, rows {len(matters.data)}, row indexes "
+                             f"drawn {drawn[:3]}...{drawn[-3:]}, screen "
+                             f"{kiosk.app.manager.current}") from error
     kiosk.pump(5)  # the rows are laid out where they are drawn before one is tapped
     view = next(view for view in catalogue.ids.matters.view_adapter.views.values()
                 if view.item_code == first["item_code"])
