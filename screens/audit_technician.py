@@ -90,6 +90,43 @@ def _panels(app) -> None:
     screen.ids.diag_scroll.scroll_y = 0
 
 
+def _outbox(app) -> None:
+    """The outbox panel with a quarantined application (Retry) and the latest ones
+    (Reprint), scrolled to it; the numbers are made for the audit, no citizen's."""
+    from datetime import date
+
+    from kivy.clock import Clock
+    from kivy.metrics import dp
+
+    from kiosk.applying.receipt_numbers import make_receipt_number
+    from screens.diagnostics import outbox_state_words
+    from screens.i18n import tr
+
+    screen = _diagnostics(app)
+    for poll in screen._polls:
+        poll.cancel()
+    numbers = [make_receipt_number("511602-DEMO-01", date(2026, 11, 27), sequence)
+               for sequence in (7, 8, 9)]
+    quarantined = [{"receipt_no": numbers[0], "attempts": 5,
+                    "reason": "platform 422: materials missing"}]
+    recent = [{"receipt_no": number, "state": state, "created_at": 1795806000 + 600 * i}
+              for i, (number, state) in enumerate(zip(numbers, ("quarantined", "sealed",
+                                                                "status_synced"),
+                                                      strict=True))]
+    screen._show_outbox_rows(quarantined, recent)
+    screen.outbox_result = tr._("{receipt}: will be sent again now.").format(
+        receipt=numbers[1])
+    screen.outbox_text = "\n".join((
+        tr._("Applications per state: {counts}").format(counts=" · ".join(
+            f"{outbox_state_words(state)} {count}" for state, count in (
+                ("sealed", 1), ("status_synced", 1), ("quarantined", 1)))),
+        tr._("Not yet sent: {count}").format(count=1),
+        tr._("Quarantined: {count}").format(count=1)))
+    # once the new rows are laid out: down to the latest applications
+    Clock.schedule_once(lambda _dt: screen.ids.diag_scroll.scroll_to(
+        screen.ids.diag_recent, padding=dp(24), animate=False), 0.1)
+
+
 def _out_of_service(app, halls: bool = False) -> None:
     """The citizens' out-of-service screen, shown directly: the app's switch stays off, so
     the states after this one start from the attract screen as usual."""
@@ -112,6 +149,7 @@ TECHNICIAN_STATES: dict[str, Callable[[object], None]] = {
     "diagnostics": _diagnostics,
     "diagnostics-problems": _problems,
     "diagnostics-panels": _panels,
+    "diagnostics-outbox": _outbox,
     "out-of-service": _out_of_service,
     "out-of-service-halls": lambda app: _out_of_service(app, halls=True),
 }

@@ -9,8 +9,11 @@ screen and forgets the technician: the next visit needs the PIN again.
   error and what it needs; a test print, a card read test (the number masked: first 3 and
   last 4 characters), and Reconnect per device. The hub's events arrive on its own thread
   and are handed to the UI thread with Clock; the statuses are also read once a second.
-- Outbox: counts per state, how old the oldest unsent application is, how many are
-  quarantined, and "Sync now", which wakes the sync thread.
+- Outbox: counts per state in words, how old the oldest unsent application is, and
+  "Sync now", which wakes the sync thread; each quarantined application (receipt number,
+  reason, attempts) with Retry, and the last few applications with Reprint, which prints
+  through the app's DeviceHub (the port stays the hub's) after unsealing on a worker
+  thread (kiosk.operations.outbox_actions, shared with ``kiosk queue retry/reprint``).
 - Paper: slips printed since the last refill, low at 80 % of a roll or when the sensor
   says so (kiosk.operations.paper), and "Paper refilled".
 - Network and platform: /health asked three times on a worker thread (round trips, clock
@@ -56,6 +59,12 @@ IDLE_SECONDS = 120.0
 
 OUTBOX_EVERY = 5.0
 """Seconds between two readings of the outbox counts while the screen is open."""
+
+QUARANTINE_ROWS = 10
+"""Quarantined applications listed with Retry; the rest are counted (kiosk queue status)."""
+
+RECENT_ROWS = 5
+"""The latest applications listed with Reprint (a jammed slip is a recent one)."""
 
 
 def open_diagnostics(app, who: str) -> None:
@@ -104,6 +113,77 @@ def action_words(action: str) -> str:
     }.get(action, action)
 
 
+def outbox_state_words(state: str) -> str:
+    """An outbox state (offline_cache.outbox.State) in plain words; the key stays the key
+    in ``kiosk queue status``."""
+    return {
+        "draft": tr._("being filled in"),
+        "sealed": tr._("waiting to send"),
+        "uploading": tr._("sending"),
+        "retry_later": tr._("to be sent again later"),
+        "acknowledged": tr._("received by the platform"),
+        "status_synced": tr._("delivered, progress known"),
+        "quarantined": tr._("held back, needs a technician"),
+        "purgeable": tr._("done, to be deleted"),
+    }.get(state, state)
+
+
+def reason_words(reason: str | None) -> str:
+    """Why an application was held back, in words, with the stored reason (already cleared
+    of personal data by offline_cache.reasons) for a support ticket."""
+    text = reason or ""
+    if text.startswith("file-not-found"):
+        words = tr._("An attached file is missing or damaged on this kiosk.")
+    elif text.startswith("local-processing-error") or "SealBroken" in text:
+        words = tr._("This kiosk could not prepare it for sending.")
+    elif text.startswith("platform "):
+        words = tr._("The platform refused it.")
+    else:
+        words = tr._("Held back.")
+    return f"{words} ({text})" if text else words
+
+
+def reprint_words(outcome: str, paper_low: bool = False) -> str:
+    """What became of a reprint (kiosk.operations.outbox_actions.Reprint.outcome)."""
+    if outcome == "printed":
+        return tr._("The receipt was printed again.") + (
+            " " + tr._("The paper is low.") if paper_low else "")
+    return tr._("The receipt was not printed: {problem}").format(problem={
+        "paper_out": tr._("the printer is out of paper"),
+        "cover_open": tr._("the printer's cover is open"),
+        "offline": tr._("the printer is not connected"),
+        "not_found": tr._("this kiosk no longer has that application"),
+        "sealed": tr._("it cannot be unsealed with this kiosk's key"),
+        "unreadable": tr._("the outbox cannot be read"),
+    }.get(outcome, tr._("the printer failed")))
+
+
+def network_words(report) -> str:
+    """The network check's failure in the current language, by its cause and parameters
+    (kiosk.operations.network_check.failure_cause); the English ``explanation`` stays for
+    ``kiosk diagnose`` and the bundle, and is shown only for a cause not known here."""
+    cause = report.cause or {"certificate": "certificate_untrusted"}.get(report.problem,
+                                                                         report.problem)
+    words = {
+        "certificate_name": tr._("The platform's certificate is for another name: check [platform] url (the host name must be the one in the certificate)."),  # noqa: E501
+        "certificate_dates": tr._("The platform's certificate has expired or is not yet valid: check the kiosk's clock (NTP), else the platform must renew its certificate."),  # noqa: E501
+        "certificate_ca_file": tr._("The platform's certificate is not trusted by [platform] ca_file ({ca_file}): put the platform's CA certificate in that file."),  # noqa: E501
+        "certificate_untrusted": tr._("The platform's certificate is not trusted: set [platform] ca_file to the platform's CA certificate (PEM)."),  # noqa: E501
+        "proxy": tr._("The proxy refused or did not answer: check [platform] proxy."),
+        "timeout": tr._("No answer within {timeout} s: the network is slow or drops packets (check the cable, the hall's router)."),  # noqa: E501
+        "no_connection": tr._("No connection to the platform: check the network cable, then [platform] url (host and port)."),  # noqa: E501
+        "other": tr._("The request failed ({error})."),
+        "http": tr._("The platform answered HTTP {status}."),
+        "http_redirect": tr._("The platform answered HTTP {status}, a redirect: a captive portal or a wrong url."),  # noqa: E501
+        "not_json": tr._("The platform's /health answer is not JSON."),
+        "unhealthy": tr._("The platform says it is not healthy."),
+    }.get(cause)
+    if words is None:
+        return report.explanation
+    return words.format(**{"ca_file": "-", "timeout": "3", "error": "-", "status": "-",
+                           **(report.params or {})})
+
+
 def age_words(seconds: float) -> str:
     """``3 h 5 min``, ``12 min`` or ``40 s``."""
     seconds = int(seconds)
@@ -147,6 +227,9 @@ class DiagnosticsScreen(Screen):
     card_result = StringProperty("")
     outbox_text = StringProperty("")
     sync_result = StringProperty("")
+    quarantine_more = StringProperty("")
+    outbox_result = StringProperty("")  # what Retry or Reprint did
+    reprinting = StringProperty("")  # the receipt number being reprinted
     testing_card = BooleanProperty(False)
     paper_text = StringProperty("")
     paper_low = BooleanProperty(False)
@@ -176,6 +259,8 @@ class DiagnosticsScreen(Screen):
         self._sensor = "unknown"  # the printer's paper sensor, from the last device rows
         self._network = None  # the last network check (kiosk.operations.network_check)
         self._network_round = 0  # a check's result is shown only if no newer one began
+        self._outbox_rows: tuple = ()  # what the outbox rows show, rebuilt only on a change
+        self._reprint_job = 0  # a reprint's outcome lands only on the visit that asked
 
     def on_kv_post(self, base_widget) -> None:
         super().on_kv_post(base_widget)
@@ -223,13 +308,15 @@ class DiagnosticsScreen(Screen):
             self._printer.forget()
         self.who = ""
         self.print_result = self.card_result = self.sync_result = ""
-        self.paper_result = self.export_text = ""
+        self.paper_result = self.export_text = self.outbox_result = self.reprinting = ""
+        self._reprint_job += 1
 
 
     def on_language(self, _language: str) -> None:
         """Re-word the cards and the outbox in the new language."""
         if self.who:
             self.refresh_devices()
+            self._outbox_rows = ()  # the rows' words too
             self.refresh_outbox()
             self.refresh_paper()
             self.show_service(self.watch().state)
@@ -348,18 +435,21 @@ class DiagnosticsScreen(Screen):
 
     # -- outbox --------------------------------------------------------------------------
     def refresh_outbox(self) -> None:
-        """Counts per state, the oldest unsent application's age, quarantined records."""
+        """Counts per state, the oldest unsent application's age, quarantined records with
+        Retry, the latest applications with Reprint."""
         from kiosk.commands.queue import queue_status
 
         app = App.get_running_app()
         try:
-            summary = queue_status(app.services.config, limit=0)
+            summary = queue_status(app.services.config, limit=RECENT_ROWS)
         except Exception as error:  # a database busy or full: say so, keep the screen
             self.outbox_text = tr._("The outbox cannot be read: {error}").format(
                 error=type(error).__name__)
             return
-        counts = ", ".join(f"{name} {count}" for name, count in summary["counts"].items()
-                           if count) or tr._("none")
+        # a middle dot between states: a state's words may hold a comma themselves
+        counts = " · ".join(f"{outbox_state_words(name)} {count}"
+                            for name, count in summary["counts"].items()
+                            if count) or tr._("none")
         age = summary["oldest_pending_age_s"]
         lines = [
             tr._("Applications per state: {counts}").format(counts=counts),
@@ -369,6 +459,103 @@ class DiagnosticsScreen(Screen):
             tr._("Quarantined: {count}").format(count=len(summary["quarantined"])),
         ]
         self.outbox_text = "\n".join(lines)
+        recent = [item for item in summary["records"] if item["receipt_no"]]
+        self._show_outbox_rows(summary["quarantined"], recent)
+
+    def _show_outbox_rows(self, quarantined: list[dict], recent: list[dict]) -> None:
+        """Rebuild the Retry and Reprint rows when what they say changed (not every 5 s: a
+        button rebuilt under a finger would lose the tap)."""
+        shown = quarantined[:QUARANTINE_ROWS]
+        key = (tuple((q["receipt_no"], q["reason"], q["attempts"]) for q in shown),
+               len(quarantined),
+               tuple((r["receipt_no"], r["state"], r.get("created_at")) for r in recent))
+        if key == self._outbox_rows:
+            return
+        self._outbox_rows = key
+        box = self.ids.diag_quarantined
+        box.clear_widgets()
+        for item in shown:
+            row = OutboxRow(problem=True, action=tr._("Retry"), text="\n".join((
+                item["receipt_no"] or "-", reason_words(item["reason"]),
+                tr._("Attempts: {count}").format(count=item["attempts"]))))
+            row.ids.row_button.automation_id = f"diag_retry_{item['receipt_no']}"
+            row.ids.row_button.bind(
+                on_release=lambda _b, number=item["receipt_no"]: self.retry(number))
+            box.add_widget(row)
+        more = len(quarantined) - len(shown)
+        self.quarantine_more = tr._("and {count} more (kiosk queue status)").format(
+            count=more) if more > 0 else ""
+        box = self.ids.diag_recent
+        box.clear_widgets()
+        for item in reversed(recent):  # newest first: a jammed slip is the latest one
+            when = time.strftime("%m-%d %H:%M", time.localtime(item["created_at"])) \
+                if item.get("created_at") else ""
+            row = OutboxRow(action=tr._("Reprint"), text="\n".join((
+                item["receipt_no"], f"{when}  {outbox_state_words(item['state'])}")))
+            row.ids.row_button.automation_id = f"diag_reprint_{item['receipt_no']}"
+            row.ids.row_button.bind(
+                on_release=lambda _b, number=item["receipt_no"]: self.reprint(number))
+            box.add_widget(row)
+        if not recent:
+            box.add_widget(LogRow(text=tr._("No applications on this kiosk yet.")))
+
+    def retry(self, receipt_no: str) -> None:
+        """What ``kiosk queue retry`` does: send it again at the next pass, which starts now."""
+        from kiosk.operations.outbox_actions import NotRetryable, audit_reference, retry
+
+        app = App.get_running_app()
+        try:
+            retry(app.services.config, receipt_no)
+        except NotRetryable:  # sent or retried meanwhile (another pass, another technician)
+            self.outbox_result = tr._("{receipt}: nothing to retry, it is no longer held back.").format(receipt=receipt_no)  # noqa: E501
+        except Exception as error:  # a database busy or full: say so, keep the screen
+            self.outbox_result = tr._("The outbox cannot be read: {error}").format(
+                error=type(error).__name__)
+            return
+        else:
+            self.outbox_result = tr._("{receipt}: will be sent again now.").format(
+                receipt=receipt_no)
+            self.audit("retry", audit_reference(receipt_no))
+            app.services.sync.wake()
+        self.refresh_outbox()
+        Clock.schedule_once(lambda _dt: self.refresh_outbox(), 2.0)
+
+    def reprint(self, receipt_no: str) -> None:
+        """Print a citizen's receipt again (a jammed slip): unsealed and printed on a worker
+        thread through the app's printer; the outcome in words by Clock."""
+        if self.reprinting:
+            return
+        from kiosk.operations.outbox_actions import reprint
+
+        services = App.get_running_app().services
+        config, devices = services.config, services.devices
+        self.reprinting = receipt_no
+        self.outbox_result = tr._("Printing the receipt {receipt}...").format(receipt=receipt_no)
+        job = self._reprint_job
+
+        def run() -> None:
+            try:
+                result = reprint(config, receipt_no, devices.print_receipt)
+                outcome, low = result.outcome, result.paper_low
+            except Exception:  # never a traceback on the screen; the log has it
+                import logging
+
+                logging.getLogger(__name__).exception("reprint failed")
+                outcome, low = "failed", False
+            Clock.schedule_once(lambda _dt: self._reprinted(job, receipt_no, outcome, low))
+
+        threading.Thread(target=run, name="reprint", daemon=True).start()
+
+    def _reprinted(self, job: int, receipt_no: str, outcome: str, paper_low: bool) -> None:
+        if job != self._reprint_job:
+            return  # the screen was left meanwhile
+        from kiosk.operations.outbox_actions import audit_reference
+
+        self.reprinting = ""
+        self.outbox_result = f"{receipt_no}: {reprint_words(outcome, paper_low)}"
+        self.audit("reprint", f"{audit_reference(receipt_no)}: " + (
+            "printed" if outcome == "printed" else f"not printed, {outcome}"))
+        self.refresh_devices()
 
     def sync_now(self) -> None:
         """Wake the sync thread for a pass now; the counts follow."""
@@ -484,8 +671,8 @@ class DiagnosticsScreen(Screen):
                 lines.append(tr._("The clock is over 5 minutes off: the platform refuses this kiosk's requests. Set the time (NTP)."))  # noqa: E501
             elif report.skew_level == "corrected":
                 lines.append(tr._("The clock is over 30 s off: check NTP on this PC."))
-        if report.explanation:
-            lines.append(tr._("Problem: {words}").format(words=report.explanation))
+        if report.explanation or report.cause:
+            lines.append(tr._("Problem: {words}").format(words=network_words(report)))
         for problem in report.key_problems:
             lines.append(tr._("Key problem: {words}").format(words=problem[:240]))
         self.network_text = "\n".join(lines)
@@ -573,6 +760,14 @@ class DiagnosticsScreen(Screen):
             box.add_widget(LogRow(
                 text=f"{when}  {record.level:<8} {record.logger}: {record.message[:300]}",
                 problem=record.level in ("ERROR", "CRITICAL")))
+
+
+class OutboxRow(BoxLayout):
+    """One application: its number and what to know, and Retry or Reprint (kv rule)."""
+
+    text = StringProperty("")
+    action = StringProperty("")
+    problem = BooleanProperty(False)
 
 
 class LogRow(Label):

@@ -348,3 +348,106 @@ def test_log_lines_by_level(technician, tmp_path: Path):
     run(kiosk, [{"tap": "diag_logs_all"}], tmp_path, fresh=False)
     rows = [row.text for row in screen.ids.diag_logs.children]
     assert any("INFO" in row and "diagnostics test info line" in row for row in rows)
+
+
+# --- outbox: state words, quarantined with Retry, Reprint (issue 14, the outbox part) ------
+def sealed_application(kiosk, index: int, reason: str | None = None) -> str:
+    """An application sealed in the shared kiosk's outbox (the sync thread does not run in
+    tests), quarantined with ``reason`` when one is given; its receipt number."""
+    from kiosk.applying.applications import OutboxStorage
+    from tests.kiosk_files import application_document
+    from tests.test_receipts import submit
+
+    storage = OutboxStorage(kiosk.app.services.config)
+    try:
+        receipt_no = submit(storage, application_document(index))
+        if reason is not None:
+            local_id = storage.outbox.find(receipt_no).local_id
+            storage.outbox.start_upload(local_id)
+            storage.outbox.quarantine(local_id, reason)
+        return receipt_no
+    finally:
+        storage.close()
+
+
+def outbox_state(kiosk, receipt_no: str):
+    from kiosk.applying.applications import OutboxStorage
+
+    storage = OutboxStorage(kiosk.app.services.config)
+    try:
+        return storage.outbox.find(receipt_no).state
+    finally:
+        storage.close()
+
+
+def test_a_quarantined_application_shows_its_reason_and_retry_sends_it_again(
+        technician, tmp_path: Path):
+    from kiosk.operations.outbox_actions import audit_reference
+    from offline_cache.outbox import State
+
+    kiosk = technician
+    receipt_no = sealed_application(kiosk, 61, "platform 422 invalid_field field=form.phone")
+    screen = open_diagnostics(kiosk, tmp_path)
+    assert "已隔离，需技术人员处理" in screen.outbox_text  # the state in words, not its key
+    assert "quarantined" not in screen.outbox_text and "sealed" not in screen.outbox_text
+    texts = shown_texts(kiosk)
+    assert receipt_no in texts and "平台拒收。 (platform 422 invalid_field field=form.phone)" \
+        in texts
+    assert "测试者" not in texts and "110101" not in texts  # receipt numbers and reasons only
+    run(kiosk, [{"tap": f"diag_retry_{receipt_no}"}, {"expect_text": "即将重新发送"}],
+        tmp_path, fresh=False)
+    assert outbox_state(kiosk, receipt_no) is State.SEALED  # due at the next pass
+    row = access(kiosk).audit(limit=1)[0]
+    assert (row.who, row.what, row.detail) == ("demo", "retry", audit_reference(receipt_no))
+    assert "待发送" in screen.outbox_text
+    assert not any(receipt_no in child.text for child in screen.ids.diag_quarantined.children)
+
+
+def test_reprint_from_the_panel_prints_on_the_hub_and_says_when_paper_is_out(
+        technician, tmp_path: Path):
+    from tests.kiosk_files import citizen
+
+    kiosk = technician
+    controls = kiosk.app.services.devices.emulators
+    receipt_no = sealed_application(kiosk, 62)
+    person = citizen(62)
+    open_diagnostics(kiosk, tmp_path)
+    controls.tear_off()
+    run(kiosk, [{"paper": "ok"}, {"tap": f"diag_reprint_{receipt_no}"},
+                {"expect_text": "回执已重新打印", "seconds": 30}], tmp_path, fresh=False)
+    printed = "\n".join(controls.printed_lines())
+    assert receipt_no in printed
+    assert person["id_number"][:3] + "*" * 11 + person["id_number"][-4:] in printed
+    assert person["id_number"] not in printed
+    assert controls.printed_qr_payloads()[-1] == receipt_no
+    row = access(kiosk).audit(limit=1)[0]
+    assert (row.what, row.detail.endswith(": printed")) == ("reprint", True)
+    try:
+        controls.set_paper("out")
+        run(kiosk, [{"tap": f"diag_reprint_{receipt_no}"},
+                    {"expect_text": "回执未打印：打印机缺纸", "seconds": 30}], tmp_path,
+            fresh=False)
+    finally:
+        controls.set_paper("ok")
+    assert access(kiosk).audit(limit=1)[0].detail.endswith("not printed, paper_out")
+    assert person["id_number"] not in shown_texts(kiosk) and person["name"] not in \
+        shown_texts(kiosk)
+
+
+def test_a_network_failure_is_worded_in_the_screen_language(technician, tmp_path: Path):
+    """A real failed check (nothing listens on port 9) shown in Chinese by its cause; the
+    English words stay in the report for ``kiosk diagnose``."""
+    from kiosk.operations.network_check import check_network
+    from tests.kiosk_files import make_config
+
+    kiosk = technician
+    report = check_network(make_config(tmp_path / "away"), probes=1, timeout=1.0)
+    assert (report.problem, report.cause) == ("no_connection", "no_connection")
+    assert "check the network cable" in report.explanation
+    screen = open_diagnostics(kiosk, tmp_path)
+    screen.show_network_report(report)
+    assert "无法连接平台：请先检查网线" in screen.network_text
+    assert "check the network cable" not in screen.network_text
+    kiosk.app.toggle_language("en")
+    kiosk.pump(2)
+    assert "No connection to the platform: check the network cable" in screen.network_text

@@ -74,46 +74,21 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _storage(config: KioskConfig, durable: bool = False, key: str = "none") -> Any:
     """The outbox for one command; ``key``: "none" (no key opened), "read" or "create"."""
     from kiosk.applying.applications import OutboxStorage
+    from kiosk.operations.outbox_actions import OutboxView  # opens no key, makes no numbers
 
     if key == "none":
-        return _QueueView(config, b"")
+        return OutboxView(config, b"")
     master_key = _master_key(config, create=key == "create")
     if key == "create":
         return OutboxStorage(config, durable=durable)  # the key file exists by now
-    return _QueueView(config, master_key or b"")
+    return OutboxView(config, master_key or b"")
 
 
 def _master_key(config: KioskConfig, create: bool) -> bytes | None:
     """The master key, never replacing one that sealed records need (offline_cache.keys)."""
-    from offline_cache.keys import master_key_for
+    from kiosk.operations.outbox_actions import read_master_key
 
-    storage = config.storage
-    return master_key_for(storage.master_key_file, storage.database, storage.attachments_dir,
-                          create=create)
-
-
-class _QueueView:
-    """The outbox opened without making a key: for commands that only look or re-queue.
-
-    Counts, states and reasons need no key; ``reprint`` passes the key it read. Nothing
-    here seals, so no receipt number is ever made through it.
-    """
-
-    def __init__(self, config: KioskConfig, master_key: bytes) -> None:
-        from offline_cache.database import open_database
-        from offline_cache.outbox import Outbox
-
-        self.config = config
-        self.conn = open_database(config.storage.database)
-        self.outbox = Outbox(self.conn, master_key, _no_numbers)
-
-    def close(self) -> None:
-        """Close the database connection."""
-        self.conn.close()
-
-
-def _no_numbers(_day: Any, _sequence: int) -> str:
-    raise RuntimeError("a read-only view of the outbox makes no receipt numbers")
+    return read_master_key(config, create=create)
 
 
 def queue_status(config: KioskConfig, limit: int = 20, storage: Any = None) -> dict[str, Any]:
@@ -171,7 +146,7 @@ def _record(record: Any) -> dict[str, Any]:
         "receipt_no": record.receipt_no, "state": record.state.value,
         "item_code": record.item_code, "attempts": record.attempts,
         "last_error": clear_reason(record.last_error),
-        "application_no": record.application_no,
+        "application_no": record.application_no, "created_at": record.created_at,
         "platform_status": clear_reason(record.platform_status),
     }
 
@@ -309,6 +284,7 @@ def _no_space_left(config: KioskConfig | None) -> bool:
 def cmd_retry(args: argparse.Namespace) -> int:
     """Release or hurry one record."""
     from kiosk.applying.receipt_numbers import ReceiptNumberError, parse_receipt_number
+    from kiosk.operations.outbox_actions import retry_receipt
     from offline_cache.outbox import InvalidTransition
 
     try:
@@ -320,8 +296,7 @@ def cmd_retry(args: argparse.Namespace) -> int:
     if storage is None:
         return 1
     try:
-        record = storage.outbox.find(receipt_no)
-        before = storage.outbox.retry_now(record.local_id)
+        before = retry_receipt(storage.outbox, receipt_no)
     except KeyError:
         print(f"kiosk queue retry: no application {receipt_no} on this kiosk", file=sys.stderr)
         return 1
@@ -341,9 +316,9 @@ def cmd_reprint(args: argparse.Namespace) -> int:
     from drivers.printer.connect import open_printer
     from drivers.printer.driver import PORT_ERRORS, PrinterError
     from kiosk.applying.receipt_numbers import ReceiptNumberError, parse_receipt_number
-    from kiosk.applying.receipts import facts_from_outbox, receipt_for
     from kiosk.applying.submission import ReceiptNotFound
     from kiosk.finding.catalog import CatalogService
+    from kiosk.operations.outbox_actions import load_receipt
     from offline_cache.errors import CacheError
     from offline_cache.sealing import SealError
 
@@ -364,7 +339,7 @@ def cmd_reprint(args: argparse.Namespace) -> int:
         return 1
     catalog = CatalogService(config.storage.database)
     try:
-        facts = facts_from_outbox(storage, receipt_no, catalog)
+        facts, receipt = load_receipt(storage, receipt_no, catalog)
     except ReceiptNotFound as error:
         print(f"{command}: {error}", file=sys.stderr)
         return 1
@@ -378,7 +353,6 @@ def cmd_reprint(args: argparse.Namespace) -> int:
     finally:
         catalog.close()
         storage.close()
-    receipt = receipt_for(facts)
     try:
         driver, cleanup, emulator = open_printer(url)
     except (DeviceURLError, *PORT_ERRORS) as error:

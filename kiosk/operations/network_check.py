@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from kiosk.config import KioskConfig
 
-__all__ = ["PROBES", "NetworkReport", "check_network", "explain_failure"]
+__all__ = ["PROBES", "NetworkReport", "check_network", "explain_failure", "failure_cause"]
 
 PROBES = 3
 """Health requests per check: enough to tell a steady link from one that drops packets."""
@@ -45,7 +45,10 @@ class NetworkReport:
     """One check of the platform link.
 
     ``problem`` is a kind (see :func:`explain_failure`) and ``explanation`` the words for
-    it, empty when every probe answered. ``rtt_ms`` has one entry per probe that answered.
+    it (English, for ``kiosk diagnose`` and the bundle), empty when every probe answered.
+    ``cause`` and ``params`` name the same failure finer (:func:`failure_cause`), so that the
+    screen words it in the kiosk's language. ``rtt_ms`` has one entry per probe that
+    answered.
     """
 
     url: str
@@ -56,6 +59,8 @@ class NetworkReport:
     problem: str = ""
     explanation: str = ""
     key_problems: tuple[str, ...] = field(default_factory=tuple)
+    cause: str = ""
+    params: dict[str, str] = field(default_factory=dict)
 
     @property
     def healthy(self) -> bool:
@@ -85,6 +90,50 @@ class NetworkReport:
                 "key_problems": list(self.key_problems)}
 
 
+CAUSE_WORDS: dict[str, str] = {
+    "certificate_name": "certificate is for another name: check [platform] url "
+                        "(the host name must be the one in the platform's certificate)",
+    "certificate_dates": "certificate expired or not yet valid: check the kiosk's "
+                         "clock (NTP), else the platform must renew its certificate",
+    "certificate_ca_file": "certificate not trusted by [platform] ca_file "
+                           "({ca_file}): put the platform's CA certificate in that file",
+    "certificate_untrusted": "certificate not trusted: set [platform] ca_file to the "
+                             "platform's CA certificate (PEM)",
+    "proxy": "the proxy refused or did not answer: check [platform] proxy",
+    "timeout": "no answer within {timeout} s: the network is slow or drops "
+               "packets (check the cable, the hall's router)",
+    "no_connection": "no connection to the platform: check the network cable, "
+                     "then [platform] url (host and port)",
+    "other": "the request failed ({error})",
+}
+"""The English words per cause (``kiosk diagnose``, the bundle); the screen has its own."""
+
+
+def failure_cause(error: BaseException, ca_file: object = None,
+                  timeout: float = PROBE_TIMEOUT_S) -> tuple[str, str, dict[str, str]]:
+    """``(kind, cause, params)`` for an exception from requests: the kind as in
+    :func:`explain_failure`, the cause a key of :data:`CAUSE_WORDS`, the params its
+    placeholders (no URL path or query: safe to show and to log)."""
+    import requests
+
+    text = str(error).lower()
+    if isinstance(error, requests.exceptions.SSLError):
+        if "hostname" in text or "doesn't match" in text or "not valid for" in text:
+            return "certificate", "certificate_name", {}
+        if "expired" in text or "not yet valid" in text:
+            return "certificate", "certificate_dates", {}
+        if ca_file:
+            return "certificate", "certificate_ca_file", {"ca_file": str(ca_file)}
+        return "certificate", "certificate_untrusted", {}
+    if isinstance(error, requests.exceptions.ProxyError):
+        return "proxy", "proxy", {}
+    if isinstance(error, requests.exceptions.Timeout):
+        return "timeout", "timeout", {"timeout": f"{timeout:g}"}
+    if isinstance(error, requests.exceptions.ConnectionError):
+        return "no_connection", "no_connection", {}
+    return "other", "other", {"error": type(error).__name__}
+
+
 def explain_failure(error: BaseException, ca_file: object = None,
                     timeout: float = PROBE_TIMEOUT_S) -> tuple[str, str]:
     """``(kind, words)`` for an exception from requests.
@@ -93,30 +142,8 @@ def explain_failure(error: BaseException, ca_file: object = None,
     ``no_connection``, ``other``. The words say what a technician does; they quote no URL
     path or query (only the kind of failure), so they are safe to show and to log.
     """
-    import requests
-
-    text = str(error).lower()
-    if isinstance(error, requests.exceptions.SSLError):
-        if "hostname" in text or "doesn't match" in text or "not valid for" in text:
-            return ("certificate", "certificate is for another name: check [platform] url "
-                    "(the host name must be the one in the platform's certificate)")
-        if "expired" in text or "not yet valid" in text:
-            return ("certificate", "certificate expired or not yet valid: check the kiosk's "
-                    "clock (NTP), else the platform must renew its certificate")
-        if ca_file:
-            return ("certificate", f"certificate not trusted by [platform] ca_file "
-                    f"({ca_file}): put the platform's CA certificate in that file")
-        return ("certificate", "certificate not trusted: set [platform] ca_file to the "
-                "platform's CA certificate (PEM)")
-    if isinstance(error, requests.exceptions.ProxyError):
-        return ("proxy", "the proxy refused or did not answer: check [platform] proxy")
-    if isinstance(error, requests.exceptions.Timeout):
-        return ("timeout", f"no answer within {timeout:g} s: the network is slow or drops "
-                "packets (check the cable, the hall's router)")
-    if isinstance(error, requests.exceptions.ConnectionError):
-        return ("no_connection", "no connection to the platform: check the network cable, "
-                "then [platform] url (host and port)")
-    return ("other", f"the request failed ({type(error).__name__})")
+    kind, cause, params = failure_cause(error, ca_file, timeout)
+    return kind, CAUSE_WORDS[cause].format(**params)
 
 
 def check_network(config: KioskConfig, *, probes: int = PROBES,
@@ -133,7 +160,8 @@ def check_network(config: KioskConfig, *, probes: int = PROBES,
     url = f"{platform.url.rstrip('/')}/health"
     rtts: list[float] = []
     skews: list[float] = []
-    problem = explanation = ""
+    problem = explanation = cause = ""
+    params: dict[str, str] = {}
     with new_session(platform.ca_file, platform.proxy) as session:
         session.trust_env = False
         for _ in range(probes):
@@ -141,22 +169,28 @@ def check_network(config: KioskConfig, *, probes: int = PROBES,
             try:
                 response = session.get(url, timeout=timeout, allow_redirects=False)
             except requests.RequestException as error:
-                problem, explanation = explain_failure(error, platform.ca_file, timeout)
+                problem, cause, params = failure_cause(error, platform.ca_file, timeout)
+                explanation = CAUSE_WORDS[cause].format(**params)
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             if response.status_code != 200:
                 problem = "http"
+                redirect = 300 <= response.status_code < 400
+                cause = "http_redirect" if redirect else "http"
+                params = {"status": str(response.status_code)}
                 explanation = (f"the platform answered HTTP {response.status_code}"
                                + (" (a redirect: a captive portal or a wrong url)"
-                                  if 300 <= response.status_code < 400 else ""))
+                                  if redirect else ""))
                 continue
             try:
                 health = parse_health(response.content, time.time() - elapsed / 2000)
             except Exception:
                 problem, explanation = "http", "the platform's /health answer is not JSON"
+                cause, params = "not_json", {}
                 continue
             if not health.ok:
                 problem, explanation = "unhealthy", "the platform says it is not healthy"
+                cause, params = "unhealthy", {}
                 continue
             rtts.append(elapsed)
             if health.skew_s is not None:
@@ -165,4 +199,4 @@ def check_network(config: KioskConfig, *, probes: int = PROBES,
     key_problems = (keys.detail,) if keys.status is Status.DOWN else ()
     return NetworkReport(platform.url, len(rtts), probes, tuple(rtts),
                          statistics.median(skews) if skews else None, problem, explanation,
-                         key_problems)
+                         key_problems, cause, params)
