@@ -437,7 +437,7 @@ class DiagnosticsScreen(Screen):
     def refresh_outbox(self) -> None:
         """Counts per state, the oldest unsent application's age, quarantined records with
         Retry, the latest applications with Reprint."""
-        from kiosk.commands.queue import queue_status
+        from kiosk.operations.outbox_summary import queue_status
 
         app = App.get_running_app()
         try:

@@ -21,7 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kiosk.applying.applications import OutboxStorage
-from kiosk.commands.queue import queue_status
+from kiosk.operations.outbox_summary import queue_status
 from kiosk.platform.client import Failure, PlatformError
 from kiosk.platform.evaluations import (
     EvaluationDesk,

@@ -173,8 +173,8 @@ def build_bundle(config: KioskConfig, target: Path, *,
     the full ``kiosk diagnose`` runs, devices included. ``extra``: more JSON parts by
     file name (the screen's last network check).
     """
-    from kiosk.commands.queue import queue_status
     from kiosk.operations.diagnosis import diagnose
+    from kiosk.operations.outbox_summary import queue_status
     from kiosk.operations.paper import PaperCounter
     from kiosk.operations.service_state import ServiceState
     from kiosk.operations.technician import TechnicianAccess
