@@ -23,17 +23,24 @@ from tests.test_receipts import submit
 from tests.waiting import wait_until
 
 
-def quarantined(config: KioskConfig, index: int, reason: str) -> str:
-    """A sealed application the platform refused: its receipt number."""
+def sealed_application(config: KioskConfig, index: int, reason: str | None = None) -> str:
+    """An application sealed in the outbox of ``config`` (no sync thread runs), quarantined
+    with ``reason`` as the platform's refusal would when one is given; its receipt number."""
     storage = OutboxStorage(config)
     try:
         receipt_no = submit(storage, application_document(index))
-        local_id = storage.outbox.find(receipt_no).local_id
-        storage.outbox.start_upload(local_id)
-        storage.outbox.quarantine(local_id, reason)
+        if reason is not None:
+            local_id = storage.outbox.find(receipt_no).local_id
+            storage.outbox.start_upload(local_id)
+            storage.outbox.quarantine(local_id, reason)
         return receipt_no
     finally:
         storage.close()
+
+
+def quarantined(config: KioskConfig, index: int, reason: str) -> str:
+    """A sealed application the platform refused: its receipt number."""
+    return sealed_application(config, index, reason)
 
 
 def state_of(config: KioskConfig, receipt_no: str) -> State:

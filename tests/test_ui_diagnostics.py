@@ -352,22 +352,11 @@ def test_log_lines_by_level(technician, tmp_path: Path):
 
 # --- outbox: state words, quarantined with Retry, Reprint (issue 14, the outbox part) ------
 def sealed_application(kiosk, index: int, reason: str | None = None) -> str:
-    """An application sealed in the shared kiosk's outbox (the sync thread does not run in
-    tests), quarantined with ``reason`` when one is given; its receipt number."""
-    from kiosk.applying.applications import OutboxStorage
-    from tests.kiosk_files import application_document
-    from tests.test_receipts import submit
+    """An application sealed in the shared kiosk's outbox, quarantined with ``reason`` when
+    one is given (tests.test_outbox_actions); its receipt number."""
+    from tests.test_outbox_actions import sealed_application as sealed
 
-    storage = OutboxStorage(kiosk.app.services.config)
-    try:
-        receipt_no = submit(storage, application_document(index))
-        if reason is not None:
-            local_id = storage.outbox.find(receipt_no).local_id
-            storage.outbox.start_upload(local_id)
-            storage.outbox.quarantine(local_id, reason)
-        return receipt_no
-    finally:
-        storage.close()
+    return sealed(kiosk.app.services.config, index, reason)
 
 
 def outbox_state(kiosk, receipt_no: str):
