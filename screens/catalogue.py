@@ -32,12 +32,12 @@ from kiosk.i18n import task_type_label
 from screens import theme
 from screens.i18n import tr
 from screens.text_metrics import text_height
-from screens.widgets import KioskScreen, SteadyBar
+from screens.widgets import KioskScreen, ScrollInRange, SteadyBar
 
 ALL = "all"
 
 
-class PagedList(SteadyBar, RecycleView):
+class PagedList(ScrollInRange, SteadyBar, RecycleView):
     """A RecycleView with a thumb long enough to see and a page-at-a-time scroll."""
 
     thumb = ListProperty([0, 0])  # y and length of the drawn thumb, window-independent

@@ -64,8 +64,37 @@ class SteadyBar:
             self.funbind("bar_color", self._change_bar_color)
 
 
-class KScrollView(SteadyBar, ScrollView):
-    """The kiosk's ScrollView: a visible bar (3:1 or better) that does not leak bindings."""
+class ScrollInRange:
+    """Keeps a list's position between its top and its bottom once no finger is on it.
+
+    Kivy 2.3.1's scroll effect can keep a value from the list's previous content: after the
+    catalogue's 1,135 rows were replaced by one department's few, a CI run found
+    ``scroll_y`` at 17,885 (1 is the top), so that not one row was drawn. A citizen would
+    have seen an empty list under a department that has matters. A position out of range is
+    brought back to the nearest end, and the effect's bounds are worked out again from the
+    content now there, so that it does not bring the stale value back.
+
+    The lists stop at their ends instead of bouncing (``ScrollEffect``): the bounce was a
+    flourish that, for an elderly citizen, looks like the list refusing, and it made a
+    position out of range a normal sight that this guard could not have told apart.
+    """
+
+    def __init__(self, **kwargs) -> None:
+        from kivy.effects.scroll import ScrollEffect
+
+        kwargs.setdefault("effect_cls", ScrollEffect)
+        super().__init__(**kwargs)
+
+    def on_scroll_y(self, _instance, value: float) -> None:
+        if 0.0 <= value <= 1.0 or self._touch:
+            return
+        self.scroll_y = min(max(value, 0.0), 1.0)
+        self._update_effect_bounds()
+
+
+class KScrollView(ScrollInRange, SteadyBar, ScrollView):
+    """The kiosk's ScrollView: a visible bar (3:1 or better) that does not leak bindings,
+    and a position that stays within the content."""
 
 
 class Header(BoxLayout):

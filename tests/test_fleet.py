@@ -25,8 +25,9 @@ from kiosk.config import load_config
 from kiosk.platform.client import PlatformClient
 from kiosk.platform.signing import load_or_create_key_file, read_key_file
 from kiosk.platform.sync import COMEBACK_SPREAD_S, OUTBOX_ONLY, SyncWorker, make_worker
-from tests.kiosk_files import write_config
+from tests.kiosk_files import application_document, write_config
 from tests.platform_server import PlatformServer
+from tests.test_receipts import submit
 
 RETRY_AFTER_S = 3
 FAULTS = {"seed": 3, "paths": ["/api/v1/applications$"], "methods": ["POST"],
@@ -98,6 +99,27 @@ def test_back_online_after_an_outage_waits_a_random_hold_then_sends(tmp_path: Pa
             for worker in (held, fresh):
                 worker.client.close()
                 worker.storage.close()
+
+
+def test_an_outage_seen_with_nothing_waiting_holds_nothing_back(tmp_path: Path):
+    """Only a backlog needs spreading: a kiosk that saw the platform away while its queue
+    was empty (it started before the platform answered) sends the next application at
+    once, so the citizen's receipt carries the official number."""
+    fleet = build_fleet(tmp_path / "kiosks", 1, (0, 0))
+    (tmp_path / "platform").mkdir()
+    with PlatformServer(tmp_path / "platform",
+                        kiosks={kiosk.kiosk_id: kiosk.key_file for kiosk in fleet}) as server:
+        worker = _worker(fleet[0].folder, server, fleet[0].kiosk_id, fleet[0].key_file, 30.0)
+        try:
+            worker.client.base_url = OUTAGE_URL
+            assert not worker.sync_once().online
+            worker.client.base_url = server.base_url
+            submit(worker.storage, application_document(7))  # a citizen, once it is back
+            report = worker.sync_once()
+            assert report.online and report.acknowledged == 1 and report.stopped is None
+        finally:
+            worker.client.close()
+            worker.storage.close()
 
 
 def test_the_kiosk_apps_worker_holds_after_an_outage(tmp_path: Path):

@@ -85,6 +85,32 @@ def test_home_catalogue_guide_and_back(kiosk):
     assert current(kiosk) == "home"
 
 
+def test_a_list_left_out_of_range_by_the_scroll_effect_comes_back_to_its_rows(kiosk):
+    """Kivy's scroll effect once left the matter list at scroll_y 17,885 after the catalogue's
+    rows were replaced by one department's (CI): no row was drawn. The list takes itself back
+    to the nearest end, and draws its rows."""
+    app = kiosk.app
+    app.start_session()
+    app.show("catalogue")
+    catalogue = app.screen("catalogue")
+    kiosk.pump(2)
+    catalogue.mode = "department"
+    department = app.services.catalog.departments()[0][0]
+    catalogue.select_group(department)
+    matters = catalogue.ids.matters
+    kiosk.pump(3)
+    first = matters.data[0]["item_code"]
+    matters.scroll_y = 17885.06  # what the effect's stale value made of it
+    kiosk.pump(3)
+    assert matters.scroll_y == 1
+    kiosk.idle_until(lambda: any(view.item_code == first
+                                 for view in matters.view_adapter.views.values()),
+                     what="the first row drawn again", seconds=10)
+    matters.scroll_y = -42.0
+    kiosk.pump(3)
+    assert matters.scroll_y == 0, "below the end: back at the last rows"
+
+
 def test_task_type_browsing_counts_match_the_catalogue(kiosk):
     app = kiosk.app
     app.start_session()

@@ -215,7 +215,11 @@ class SyncWorker:
             self._emit(SyncEvent("online", online=health.ok))
             if not health.ok:
                 report.stopped = "offline: the platform's /health does not answer"
-                self._offline_seen = True
+                # only a backlog needs spreading: a kiosk that had nothing waiting (one
+                # just started before the platform answered) sends a citizen's next
+                # application at once, with the official number on the receipt
+                if self._has_backlog():
+                    self._offline_seen = True
             elif not self._held_after_outage(report):
                 if health.skew_s is not None and abs(health.skew_s) > MAX_CLOCK_SKEW_S:
                     report.alerts.append(
@@ -234,6 +238,10 @@ class SyncWorker:
             self._emit(SyncEvent("alert", message=alert))
         return report
 
+    def _has_backlog(self) -> bool:
+        """Whether applications or ratings wait to be sent (cheap: counts only)."""
+        return bool(self.outbox.backlog()[0] or self.evaluations.backlog())
+
     def _held_after_outage(self, report: SyncReport) -> bool:
         """Whether this pass waits: the platform is back after an outage this worker saw.
 
@@ -242,7 +250,8 @@ class SyncWorker:
         in seconds (the fleet simulation, docs/sync.md). So the first pass online after an
         offline one draws a hold in [0, comeback_spread_s) and sends when it has passed;
         the sync thread sleeps until ``paused_until``. A fresh worker (``kiosk sync
-        --once``) saw no outage and sends at once.
+        --once``) saw no outage and sends at once, and so does one that had nothing
+        waiting while the platform was away.
         """
         now = time.monotonic()
         if self._offline_seen:
