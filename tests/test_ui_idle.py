@@ -20,7 +20,9 @@ def fast_idle(kiosk):
     app = kiosk.app
     original = app.idle
     original.disarm()
-    settings = replace(app.services.config.kiosk, idle_timeout=0.3, idle_warning=2)
+    # a warning of 5 s: one of 2 s was run down by a loaded machine's slow frames before
+    # the test's tap on "more time" arrived, and the visit was wiped (a fresh-clone run)
+    settings = replace(app.services.config.kiosk, idle_timeout=0.3, idle_warning=5)
     app.idle = IdleWatch(app, settings)
     yield kiosk
     app.idle.disarm()
@@ -37,13 +39,13 @@ def test_warning_can_be_extended_ten_times_then_wipes_the_visit(fast_idle):
     for extension in range(1, 12):
         pump_until(kiosk, lambda: app.idle.warning is not None, 5, "the idle warning")
         warning = app.idle.warning
-        assert warning.remaining == 2
+        assert warning.remaining == 5
         kiosk.tap(warning.ids.more_time)
         # that warning is closed (with a 0.3 s test timeout the next may already be up)
         assert app.idle.warning is not warning and not warning.parent
         assert app.services.session.idle_extensions == extension
         assert app.manager.current == "guide"
-    pump_until(kiosk, lambda: app.manager.current == "attract", 8, "the wipe")
+    pump_until(kiosk, lambda: app.manager.current == "attract", 15, "the wipe")
     session = app.services.session
     assert not session.active
     assert session.matter is None and session.search_text == ""
