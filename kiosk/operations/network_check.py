@@ -105,6 +105,11 @@ CAUSE_WORDS: dict[str, str] = {
     "no_connection": "no connection to the platform: check the network cable, "
                      "then [platform] url (host and port)",
     "other": "the request failed ({error})",
+    "http": "the platform answered HTTP {status}",
+    "http_redirect": "the platform answered HTTP {status} (a redirect: a captive portal "
+                     "or a wrong url)",
+    "not_json": "the platform's /health answer is not JSON",
+    "unhealthy": "the platform says it is not healthy",
 }
 """The English words per cause (``kiosk diagnose``, the bundle); the screen has its own."""
 
@@ -160,7 +165,7 @@ def check_network(config: KioskConfig, *, probes: int = PROBES,
     url = f"{platform.url.rstrip('/')}/health"
     rtts: list[float] = []
     skews: list[float] = []
-    problem = explanation = cause = ""
+    problem = cause = ""
     params: dict[str, str] = {}
     with new_session(platform.ca_file, platform.proxy) as session:
         session.trust_env = False
@@ -170,33 +175,27 @@ def check_network(config: KioskConfig, *, probes: int = PROBES,
                 response = session.get(url, timeout=timeout, allow_redirects=False)
             except requests.RequestException as error:
                 problem, cause, params = failure_cause(error, platform.ca_file, timeout)
-                explanation = CAUSE_WORDS[cause].format(**params)
                 continue
             elapsed = (time.perf_counter() - started) * 1000
             if response.status_code != 200:
                 problem = "http"
-                redirect = 300 <= response.status_code < 400
-                cause = "http_redirect" if redirect else "http"
+                cause = "http_redirect" if 300 <= response.status_code < 400 else "http"
                 params = {"status": str(response.status_code)}
-                explanation = (f"the platform answered HTTP {response.status_code}"
-                               + (" (a redirect: a captive portal or a wrong url)"
-                                  if redirect else ""))
                 continue
             try:
                 health = parse_health(response.content, time.time() - elapsed / 2000)
             except Exception:
-                problem, explanation = "http", "the platform's /health answer is not JSON"
-                cause, params = "not_json", {}
+                problem, cause, params = "http", "not_json", {}
                 continue
             if not health.ok:
-                problem, explanation = "unhealthy", "the platform says it is not healthy"
-                cause, params = "unhealthy", {}
+                problem, cause, params = "unhealthy", "unhealthy", {}
                 continue
             rtts.append(elapsed)
             if health.skew_s is not None:
                 skews.append(health.skew_s)
     keys = check_keys(config)
     key_problems = (keys.detail,) if keys.status is Status.DOWN else ()
+    explanation = CAUSE_WORDS[cause].format(**params) if cause else ""  # the last failure
     return NetworkReport(platform.url, len(rtts), probes, tuple(rtts),
                          statistics.median(skews) if skews else None, problem, explanation,
                          key_problems, cause, params)
