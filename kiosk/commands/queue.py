@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from kiosk.config import KioskConfig, load_config
+from kiosk.operations.outbox_actions import read_master_key
 from kiosk.operations.outbox_summary import queue_status
 
 
@@ -78,17 +79,10 @@ def _storage(config: KioskConfig, durable: bool = False, key: str = "none") -> A
 
     if key == "none":
         return OutboxView(config, b"")
-    master_key = _master_key(config, create=key == "create")
+    master_key = read_master_key(config, create=key == "create")
     if key == "create":
         return OutboxStorage(config, durable=durable)  # the key file exists by now
     return OutboxView(config, master_key or b"")
-
-
-def _master_key(config: KioskConfig, create: bool) -> bytes | None:
-    """The master key, never replacing one that sealed records need (offline_cache.keys)."""
-    from kiosk.operations.outbox_actions import read_master_key
-
-    return read_master_key(config, create=create)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -124,7 +118,7 @@ def _key_alarm(config: KioskConfig) -> str | None:
     from offline_cache.sealing import KeyFileError
 
     try:
-        _master_key(config, create=False)
+        read_master_key(config, create=False)
     except KeyFileError as error:
         print(f"kiosk queue status: ALARM: {error}", file=sys.stderr)
         return str(error)
