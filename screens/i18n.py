@@ -52,7 +52,7 @@ class KvTranslator(Observable):
         if name != "_":
             super().funbind(name, func, *args, **kwargs)
             return
-        for uid, rule in list(self._rules.items()):
+        for uid, rule in self._snapshot().items():
             if rule == (func, args, kwargs):
                 del self._rules[uid]
 
@@ -62,8 +62,18 @@ class KvTranslator(Observable):
             return
         self._rules.pop(uid, None)
 
+    def _snapshot(self) -> dict[int, tuple[Any, tuple[Any, ...], dict[str, Any]]]:
+        """The rules as they are now, taken in one step.
+
+        A widget the garbage collector frees unbinds its rules (Kivy's widget destructor
+        calls :meth:`unbind_uid`), and a collection can start at any allocation:
+        ``list(rules.items())`` allocates a tuple per rule and so can see the dictionary
+        shrink under it. ``dict.copy`` makes its one allocation before it copies.
+        """
+        return self._rules.copy()
+
     def _refresh(self, _language: str) -> None:
-        for uid, (func, args, kwargs) in list(self._rules.items()):
+        for uid, (func, args, kwargs) in self._snapshot().items():
             try:
                 func(*args, None, None, **kwargs)
             except ReferenceError:
