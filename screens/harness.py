@@ -19,6 +19,9 @@ from pathlib import Path
 from kiosk.config import KioskConfig
 from screens.bootstrap import configure_kivy
 
+FRAME_WAIT_FLOOR_S = 10.0
+"""The least time a wait bounded by frames lasts before it fails (see ``idle_until``)."""
+
 
 class HeadlessKiosk:
     """One kiosk app in an offscreen window; ``start()`` once, then ``pump`` and ``tap``."""
@@ -89,14 +92,18 @@ class HeadlessKiosk:
 
         ``seconds`` bounds the wait by time instead of frames, for work done by another
         thread (a print, a sync), whose pace a loaded machine slows and frames do not measure.
+        A wait by frames lasts at least ``FRAME_WAIT_FLOOR_S`` too: a frame is a sixtieth of
+        a second on a quiet machine, and a layout or a list refill that a loaded CI machine
+        runs late must not fail a test that only waits for it.
         On timeout every thread's stack goes to stderr, so that a wait that hangs in CI says
         where.
         """
-        deadline = None if seconds is None else time.monotonic() + seconds
+        started = time.monotonic()
+        deadline = started + (FRAME_WAIT_FLOOR_S if seconds is None else seconds)
         count = 0
         while not condition():
             count += 1
-            if (count > frames) if deadline is None else (time.monotonic() > deadline):
+            if (seconds is not None or count > frames) and time.monotonic() > deadline:
                 faulthandler.dump_traceback(all_threads=True)
                 limit = f"{frames} frames" if deadline is None else f"{seconds:g} s"
                 raise TimeoutError(f"not reached after {limit}: {what or condition}")
