@@ -36,6 +36,7 @@ from kivy.app import App
 from kivy.clock import Clock
 from kivy.core.window import Window
 from kivy.lang import Builder
+from kivy.metrics import dp
 from kivy.properties import BooleanProperty, StringProperty
 from kivy.uix.boxlayout import BoxLayout
 from kivy.uix.label import Label
@@ -545,6 +546,17 @@ class DiagnosticsScreen(Screen):
             Clock.schedule_once(lambda _dt: self._reprinted(job, receipt_no, outcome, low))
 
         threading.Thread(target=run, name="reprint", daemon=True).start()
+
+    def on_outbox_result(self, _screen, text: str) -> None:
+        """Bring what Retry or Reprint did into view: up to fifteen rows above the line can
+        leave it below the fold, and the technician who tapped would see nothing happen."""
+        if text:
+            Clock.schedule_once(self._show_outbox_result)
+
+    def _show_outbox_result(self, _dt: float) -> None:
+        line = self.ids.diag_outbox_result
+        if self.manager is not None and self.manager.current == self.name:
+            self.ids.diag_scroll.scroll_to(line, padding=dp(24), animate=False)
 
     def _reprinted(self, job: int, receipt_no: str, outcome: str, paper_low: bool) -> None:
         if job != self._reprint_job:

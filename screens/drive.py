@@ -8,7 +8,9 @@ by their automation id (docs/journeys.md) or by the text a citizen sees.
 A script is JSON: ``{"name": ..., "steps": [STEP, ...]}``, each step one object:
 
 - ``{"start": true}``: touch the attract screen to begin a visit
-- ``{"tap": "ID"}``: tap the widget with that automation id (an open dialog first)
+- ``{"tap": "ID"}``: tap the widget with that automation id (an open dialog first); an id
+  ending in ``*`` taps the first shown widget whose id starts so (``diag_reprint_*``: the
+  newest application's Reprint, whose receipt number the script cannot know)
 - ``{"tap_text": "TEXT"}``: tap what shows TEXT (a list row, a button)
 - ``{"type": "juzhu"}``: tap those keys on the on-screen keyboard (``\b`` is Delete)
 - ``{"wait_screen": "NAME", "seconds": 10}``: until that screen is shown
@@ -35,6 +37,8 @@ with real hardware, a card lying on its reader):
   reference platform's sample codes; a real platform's come from the citizen's phone)
 - ``{"paper": "out"}``: the emulated printer's paper (ok, low, out)
 - ``{"expect_printed": "TEXT"}``: the emulated printer printed a line holding TEXT
+- ``{"tear_off": true}``: the slips printed so far were taken away; ``expect_printed``
+  then sees only what is printed after it (a reprint, not the first receipt)
 - ``{"reader_fault": "removed_mid_read"}``: a fault of the emulated reader (drivers.idcard.
   emulator.Fault: removed_mid_read, sam_self_test_fail, silence, ...; ``clear`` ends them)
 - ``{"unplug": "idcard"}`` / ``{"replug": "idcard"}``: pull an emulated device's cable
@@ -51,7 +55,7 @@ from pathlib import Path
 STEP_KINDS = ("start", "tap", "tap_text", "type", "wait_screen", "expect_text",
               "expect_no_text", "screenshot", "idle", "card_on", "card_off", "show", "show_qr",
               "show_ecode", "paper", "expect_printed", "reader_fault", "unplug", "replug",
-              "show_printed_qr", "long_press", "keys", "technician")
+              "show_printed_qr", "long_press", "keys", "technician", "tear_off")
 
 HOLD_SECONDS = 3.5
 """How long a ``long_press`` holds: past the attract screen's 3 s technician gesture."""
@@ -125,13 +129,16 @@ class Driver:
             yield from (w for w in layer.walk(restrict=True) if _visible(w))
 
     def by_id(self, name: str):
-        """The shown widget with automation id ``name``."""
+        """The shown widget with automation id ``name`` (or the first whose id starts with
+        ``name`` without its trailing ``*``)."""
         from screens.audit_checks import named_widgets
 
+        prefix = name[:-1] if name.endswith("*") else None
         shown = {id(w) for w in self.shown()}
         for layer in self.layers():
             for key, widget in named_widgets(layer):
-                if key == name and id(widget) in shown:
+                matches = key == name if prefix is None else key.startswith(prefix)
+                if matches and id(widget) in shown:
                     return widget
         return None
 
@@ -276,6 +283,11 @@ class Driver:
         controls = self.emulated("idcard", step, "take the card off the reader")
         if controls is not None:
             controls.card_off()
+
+    def _tear_off(self, step: Step) -> None:
+        controls = self.emulated("printer", step, "take the printed slips away")
+        if controls is not None:
+            controls.tear_off()
 
     def _show(self, step: Step) -> None:
         controls = self.emulated("camera", step, f"hold a {step.value} before the camera")

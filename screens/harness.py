@@ -98,14 +98,14 @@ class HeadlessKiosk:
         On timeout every thread's stack goes to stderr, so that a wait that hangs in CI says
         where.
         """
-        started = time.monotonic()
-        deadline = started + (FRAME_WAIT_FLOOR_S if seconds is None else seconds)
+        deadline = time.monotonic() + (FRAME_WAIT_FLOOR_S if seconds is None else seconds)
         count = 0
         while not condition():
             count += 1
             if (seconds is not None or count > frames) and time.monotonic() > deadline:
                 faulthandler.dump_traceback(all_threads=True)
-                limit = f"{frames} frames" if deadline is None else f"{seconds:g} s"
+                limit = f"{frames} frames and {FRAME_WAIT_FLOOR_S:g} s" if seconds is None \
+                    else f"{seconds:g} s"
                 raise TimeoutError(f"not reached after {limit}: {what or condition}")
             self.pump()
 

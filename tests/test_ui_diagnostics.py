@@ -392,6 +392,13 @@ def test_a_quarantined_application_shows_its_reason_and_retry_sends_it_again(
     assert not any(receipt_no in child.text for child in screen.ids.diag_quarantined.children)
 
 
+def in_view(scroll, widget) -> bool:
+    """``widget`` lies wholly inside ``scroll``'s window (not scrolled out of sight)."""
+    _left, bottom = scroll.to_window(scroll.x, scroll.y)
+    _x, y = widget.to_window(widget.x, widget.y)
+    return bottom <= y and y + widget.height <= bottom + scroll.height
+
+
 def test_reprint_from_the_panel_prints_on_the_hub_and_says_when_paper_is_out(
         technician, tmp_path: Path):
     from tests.kiosk_files import citizen
@@ -411,6 +418,9 @@ def test_reprint_from_the_panel_prints_on_the_hub_and_says_when_paper_is_out(
     assert controls.printed_qr_payloads()[-1] == receipt_no
     row = access(kiosk).audit(limit=1)[0]
     assert (row.what, row.detail.endswith(": printed")) == ("reprint", True)
+    screen = kiosk.app.screen("diagnostics")
+    kiosk.idle_until(lambda: in_view(screen.ids.diag_scroll, screen.ids.diag_outbox_result),
+                     what="the reprint's outcome scrolled into view")
     try:
         controls.set_paper("out")
         run(kiosk, [{"tap": f"diag_reprint_{receipt_no}"},
