@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bench.common import BenchResult, percentile
+from bench.common import BenchResult, percentile, provisioned_config
 from bench.touch import Flips, touch_to_drawn
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,16 +38,7 @@ TEXT_ENTRY = ("text", "number", "date", "phone", "id_number", "address")
 
 def write_config(folder: Path) -> Path:
     """A provisioned kiosk (its key file exists) with its own data folder, offline."""
-    from kiosk.platform.signing import create_key_file
-
-    path = folder / "kiosk.ini"
-    path.write_text(
-        "[kiosk]\nlanguage = zh_CN\nidle_timeout = 600\n"
-        f"[storage]\ndata_dir = {folder / 'data'}\n[display]\ndeveloper = 1\n",
-        encoding="utf-8",
-    )
-    create_key_file(folder / "data" / "platform.key")
-    return path
+    return provisioned_config(folder, "[kiosk]\nlanguage = zh_CN\nidle_timeout = 600\n")
 
 
 def seed(services, item_code: str = JOURNEY_MATTER, document: dict | None = None,

@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import BenchResult, percentile
+from bench.common import BenchResult, percentile, provisioned_config
 
 TAPS = 200
 ANSWERS = 40
@@ -72,6 +72,7 @@ def measure(config_path: Path) -> list[BenchResult]:
         samples.append(touch_to_drawn(kiosk, flips, screen.ids.action_bar.ids.home, "home"))
         samples.append(touch_to_drawn(kiosk, flips, home.ids.progress, "progress"))
     assert len(screen.results) == APPLICATIONS, "the timeline stays shown within the visit"
+    assert app.manager.current in ("home", "progress"), "the kiosk stayed in service"
     flips.close()
     kiosk.stop()
     taps = [sample * 1000 for sample in samples[:TAPS]]
@@ -97,11 +98,7 @@ def measure(config_path: Path) -> list[BenchResult]:
 def run() -> list[BenchResult]:
     """The progress figures, with a scratch data folder."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-progress-") as scratch:
-        config_path = Path(scratch) / "kiosk.ini"
-        config_path.write_text(
-            f"[storage]\ndata_dir = {Path(scratch) / 'data'}\n[display]\ndeveloper = 1\n",
-            encoding="utf-8")
-        return measure(config_path)
+        return measure(provisioned_config(Path(scratch)))
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from bench.common import BenchResult, percentile
+from bench.common import BenchResult, percentile, provisioned_config
 
 REPO = Path(__file__).resolve().parent.parent
 RUNS = 7
@@ -275,15 +275,8 @@ def visit_memory(config_path: Path, warm: int = 30, visits: int = 1000) -> list[
 def run() -> list[BenchResult]:
     """All UI figures, with a scratch data folder."""
     with tempfile.TemporaryDirectory(prefix="kiosk-bench-ui-") as scratch:
-        from kiosk.platform.signing import create_key_file
-
-        config_path = Path(scratch) / "kiosk.ini"
-        config_path.write_text(
-            f"[storage]\ndata_dir = {Path(scratch) / 'data'}\n[display]\ndeveloper = 1\n",
-            encoding="utf-8",
-        )
         # a provisioned kiosk: the Apply tile's pre-flight gates pass (and are measured)
-        create_key_file(Path(scratch) / "data" / "platform.key")
+        config_path = provisioned_config(Path(scratch))
         results = cold_start(config_path)
         results += touch_latency(config_path)
         results += visit_memory(config_path)

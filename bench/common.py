@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -59,3 +60,17 @@ def machine_info() -> str:
         f"{cpu}, {os.cpu_count()} cores{memory}, {platform.system()} {platform.release()}, "
         f"Python {platform.python_version()}"
     )
+
+
+def provisioned_config(folder: Path, sections: str = "") -> Path:
+    """A kiosk configuration in ``folder`` with its own data folder and its platform key
+    file, as a kiosk is once installed: without the key the kiosk puts itself out of
+    service (``keys`` down), and a benchmark would measure a kiosk no citizen can use.
+    ``sections`` is more INI text put before the storage section."""
+    from kiosk.platform.signing import create_key_file
+
+    path = folder / "kiosk.ini"
+    path.write_text(f"{sections}[storage]\ndata_dir = {folder / 'data'}\n"
+                    "[display]\ndeveloper = 1\n", encoding="utf-8")
+    create_key_file(folder / "data" / "platform.key")
+    return path
