@@ -54,7 +54,7 @@ class KvTranslator(Observable):
             return
         for uid, rule in self._snapshot().items():
             if rule == (func, args, kwargs):
-                del self._rules[uid]
+                self._rules.pop(uid, None)  # a collection may have unbound it meanwhile
 
     def unbind_uid(self, name: str, uid: int) -> None:
         if name != "_":
