@@ -21,6 +21,7 @@ A script is JSON: ``{"name": ..., "steps": [STEP, ...]}``, each step one object:
   :data:`HOLD_SECONDS` before lifting (the attract screen's ``technician_corner``)
 - ``{"keys": "ctrl+alt+d"}``: press a key with modifiers on a keyboard plugged into the
   kiosk (the window's key-down and key-up events)
+- ``{"journey": "apply.json"}``: that script's steps here (a script beside this one)
 - ``{"technician": "demo 246810"}``: that technician's PIN, set only when no technician
   has one on this kiosk (as ``make demo`` does), so a script can open the diagnostics
 
@@ -49,7 +50,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 STEP_KINDS = ("start", "tap", "tap_text", "type", "wait_screen", "expect_text",
@@ -85,16 +86,26 @@ class Step:
         return f"{self.kind} {self.value}" if self.value is not True else self.kind
 
 
-def load_script(path: Path) -> tuple[str, list[Step]]:
-    """The script's name and steps; :class:`ScriptError` with the step number if wrong."""
+def load_script(path: Path, _including: tuple[Path, ...] = ()) -> tuple[str, list[Step]]:
+    """The script's name and steps; :class:`ScriptError` with the step number if wrong.
+
+    A ``{"journey": "apply.json"}`` step is replaced by that script's steps (a path beside
+    this script), so a journey that starts with another one does not copy it."""
+    if path.resolve() in _including:
+        raise ScriptError(f"{path}: includes itself through {_including[-1].name}")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ScriptError(f"{path}: cannot read the script: {error}") from None
     if not isinstance(data, dict) or not isinstance(data.get("steps"), list):
         raise ScriptError(f'{path}: expected {{"name": ..., "steps": [...]}}')
-    steps = []
+    steps: list[Step] = []
     for number, raw in enumerate(data["steps"], start=1):
+        if isinstance(raw, dict) and set(raw) == {"journey"}:
+            _name, included = load_script(path.parent / str(raw["journey"]),
+                                          (*_including, path.resolve()))
+            steps += included
+            continue
         kinds = [key for key in raw if key in STEP_KINDS] if isinstance(raw, dict) else []
         if len(kinds) != 1 or set(raw) - {kinds[0], "seconds"}:
             raise ScriptError(f"{path}: step {number}: expected one of {', '.join(STEP_KINDS)}"
@@ -103,6 +114,8 @@ def load_script(path: Path) -> tuple[str, list[Step]]:
         if not isinstance(seconds, int | float) or not 0 < seconds <= 3600:
             raise ScriptError(f"{path}: step {number}: seconds must be 0..3600")
         steps.append(Step(number, kinds[0], raw[kinds[0]], float(seconds)))
+    if not _including:  # numbered as they run, included steps too
+        steps = [replace(step, number=number) for number, step in enumerate(steps, start=1)]
     return str(data.get("name", path.stem)), steps
 
 

@@ -104,6 +104,26 @@ def test_broken_scripts_are_refused_with_the_step(tmp_path: Path, steps, complai
         load_script(script)
 
 
+def test_a_script_can_start_with_another_and_never_with_itself(tmp_path: Path):
+    from screens.drive import ScriptError, load_script
+
+    (tmp_path / "first.json").write_text(json.dumps(
+        {"steps": [{"start": True}, {"idle": 1, "seconds": 5}]}), encoding="utf-8")
+    (tmp_path / "then.json").write_text(json.dumps(
+        {"steps": [{"journey": "first.json"}, {"tear_off": True}]}), encoding="utf-8")
+    _name, steps = load_script(tmp_path / "then.json")
+    assert [(s.number, s.kind, s.seconds) for s in steps] == [
+        (1, "start", 10.0), (2, "idle", 5.0), (3, "tear_off", 10.0)]
+    (tmp_path / "loop.json").write_text(json.dumps({"steps": [{"journey": "loop.json"}]}),
+                                        encoding="utf-8")
+    with pytest.raises(ScriptError, match="includes itself"):
+        load_script(tmp_path / "loop.json")
+    (tmp_path / "lost.json").write_text(json.dumps({"steps": [{"journey": "gone.json"}]}),
+                                        encoding="utf-8")
+    with pytest.raises(ScriptError, match=r"gone\.json: cannot read the script"):
+        load_script(tmp_path / "lost.json")
+
+
 def test_kiosk_drive_command_exit_codes(ui_config_file: Path, tmp_path: Path):
     env = dict(os.environ, SDL_VIDEODRIVER="offscreen", SDL_AUDIODRIVER="dummy",
                KIVY_NO_ARGS="1", LP_NUM_THREADS="0")
